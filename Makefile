@@ -1,0 +1,87 @@
+# templar — one binary, built with pkg-config. `make` builds, `make test` runs every test,
+# `make asan` runs them under AddressSanitizer + UBSan, `make fuzz` fuzzes each parser for a while.
+
+CC       ?= gcc
+PKGS     := openblas libcurl jansson sqlite3 libsodium
+OPT      ?= -O3 -march=x86-64-v3
+CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -Isrc $(OPT) -g \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp
+BUILD    ?= build
+
+LAYERS   := core model data codec net neuron
+LIB_SRC  := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
+CLI_SRC  := $(wildcard src/cli/*.c)
+TEST_SRC := $(wildcard tests/*/*.c)
+FUZZ_SRC := $(wildcard fuzz/*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps test test-unit asan fuzz demo bench clean corpus
+all: $(BUILD)/templar
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libtemplar.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/templar: $(CLI_OBJ) $(BUILD)/libtemplar.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libtemplar.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(shell pkg-config --libs criterion)
+
+# The tests find the binary and the shared conformance vectors through the environment.
+TEST_ENV := TEMPLAR_BIN=$(abspath $(BUILD)/templar) TEMPLAR_ROOT=$(abspath .) \
+            TEMPLAR_CONFORMANCE_DIR=$${TEMPLAR_CONFORMANCE_DIR:-$(abspath ../shared/conformance)}
+
+test: deps
+	@$(MAKE) --no-print-directory test-unit
+
+test-unit: $(BUILD)/templar $(BUILD)/tests/run
+	$(TEST_ENV) $(BUILD)/tests/run -j2 $(TEST_ARGS)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDLIBS_EXTRA= test-unit TEST_ENV_EXTRA=
+
+# libFuzzer targets (clang): each parser of untrusted bytes, FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
+              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_LIB_SRC := $(filter-out ,$(LIB_SRC))
+fuzz: deps
+	@mkdir -p $(BUILD)/fuzz
+	@set -e; for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c); \
+	  echo "fuzz: building $$n"; \
+	  clang $(FUZZ_FLAGS) -fopenmp=libgomp $$f $(LIB_SRC) -o $(BUILD)/fuzz/$$n $(LDLIBS); \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+	  echo "fuzz: running $$n for $(FUZZ_SECONDS)s"; \
+	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=0 \
+	    $(BUILD)/fuzz/corpus-$$n fuzz/seeds/$$n 2>$(BUILD)/fuzz/$$n.log \
+	    || { tail -40 $(BUILD)/fuzz/$$n.log; echo "fuzz: $$n FOUND A CRASH"; exit 1; }; \
+	  echo "fuzz: $$n clean ($$(grep -o 'stat::number_of_executed_runs: *[0-9]*' $(BUILD)/fuzz/$$n.log | grep -o '[0-9]*$$' || echo ?) runs)"; \
+	done
+
+corpus: deps
+	@scripts/get-corpus data/corpus
+
+demo: deps all
+	@scripts/demo
+
+bench: all
+	@bench/train_step.sh
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,13 @@
+/* The templar subcommands: one file per command, each `int cmd_NAME(int argc, char **argv)` that
+ * parses its own options (argv[0] is the command name), handles --help, and returns the exit status:
+ * 0 success, 1 failure (message already printed), 2 usage error. */
+#ifndef TP_CLI_COMMANDS_H
+#define TP_CLI_COMMANDS_H
+
+int cmd_train(int argc, char **argv);
+int cmd_grad(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_tokenizer(int argc, char **argv);
+int cmd_prep(int argc, char **argv);
+
+#endif

@@ -1,0 +1,43 @@
+/* templar: decentralized, incentive-driven pre-training of LLaMA-style models. One binary; the first
+ * argument names the command. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"train", cmd_train, "train a model on token shards (checkpoints, resume, held-out loss)"},
+    {"grad", cmd_grad, "loss and every gradient of a model on given tokens (parity checks)"},
+    {"generate", cmd_generate, "sample text from a model"},
+    {"tokenizer", cmd_tokenizer, "train a byte-level BPE tokenizer; encode and decode text"},
+    {"prep", cmd_prep, "tokenize text files into train/val .npy shards"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: templar COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'templar COMMAND --help' describes a command.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "templar: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

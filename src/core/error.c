@@ -1,0 +1,41 @@
+#include "core/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+tp_status tp_fail(tp_err *err, tp_status code, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+tp_status tp_wrap(tp_err *err, const char *fmt, ...) {
+    if (!err) return TP_ERR_INTERNAL;
+    char prefix[512], old[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    return err->code;
+}
+
+const char *tp_status_name(tp_status code) {
+    switch (code) {
+    case TP_OK: return "ok";
+    case TP_ERR_IO: return "io";
+    case TP_ERR_NOMEM: return "out of memory";
+    case TP_ERR_FORMAT: return "format";
+    case TP_ERR_CONFIG: return "config";
+    case TP_ERR_ARG: return "argument";
+    case TP_ERR_NUMERIC: return "numeric";
+    case TP_ERR_INTERNAL: return "internal";
+    }
+    return "unknown";
+}
