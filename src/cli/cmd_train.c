@@ -1,0 +1,305 @@
+/* templar train: trains a model on token shards with AdamW, logging loss, learning rate, tokens/s
+ * and MFU, evaluating held-out loss, and writing atomic checkpoints that --resume continues from
+ * exactly (bit-identical to an uninterrupted run at the same thread count). */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "core/clock.h"
+#include "core/fileio.h"
+#include "data/sampler.h"
+#include "data/shards.h"
+#include "model/checkpoint.h"
+#include "model/kernels.h"
+#include "model/train_step.h"
+
+static const char usage_text[] =
+    "usage: templar train --data DIR --steps N [--config small|base|tiny|FILE.json] [--batch B]\n"
+    "                     [--out DIR] [--init MODEL_DIR] [--resume CHECKPOINT_DIR] [--json]\n"
+    "\n"
+    "Trains a LLaMA model on the train_*.npy shards of DIR (written by 'templar prep') and evaluates the\n"
+    "held-out loss on its val_*.npy shards every train.eval_every steps and at the end.\n"
+    "\n"
+    "  --config NAME|FILE  named config (default small) or a JSON file {\"base\",\"model\",\"train\"}\n"
+    "  --steps N           total optimiser steps (with --resume: the total including earlier steps)\n"
+    "  --batch B           sequences per step (overrides train.batch_size)\n"
+    "  --out DIR           checkpoint directory (default runs/train; with --resume, the resumed one)\n"
+    "  --init DIR          start from the weights (and architecture) of a model directory\n"
+    "  --resume DIR        continue a checkpoint: weights, optimiser state, step and training config\n"
+    "  --eval-every K      held-out evaluation period (overrides train.eval_every)\n"
+    "  --json              print one JSON summary object as the last line of stdout\n"
+    "\n"
+    "A checkpoint directory holds model.safetensors + config.json (loadable by Hugging Face\n"
+    "LlamaForCausalLM), optimizer.safetensors and tokenizer.json. It is replaced atomically.\n";
+
+typedef struct {
+    const char *config, *data, *out, *init, *resume;
+    int64_t steps, batch, eval_every;
+    int json;
+} train_args;
+
+typedef struct {
+    tp_config cfg;
+    tp_shards *data;
+    tp_llama *model;
+    tp_adamw opt;
+    int32_t *batch;
+    uint64_t *picks;
+    int eot;
+} trainer;
+
+static int parse_args(int argc, char **argv, train_args *a) {
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'}, {"data", required_argument, 0, 'd'},
+                                         {"steps", required_argument, 0, 's'},  {"batch", required_argument, 0, 'b'},
+                                         {"out", required_argument, 0, 'o'},    {"init", required_argument, 0, 'i'},
+                                         {"resume", required_argument, 0, 'r'}, {"json", no_argument, 0, 'j'},
+                                         {"eval-every", required_argument, 0, 'e'}, {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    memset(a, 0, sizeof *a);
+    a->batch = a->eval_every = -1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': a->config = optarg; break;
+        case 'd': a->data = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'i': a->init = optarg; break;
+        case 'r': a->resume = optarg; break;
+        case 'j': a->json = 1; break;
+        case 's':
+            if (cli_parse_i64("train", "--steps", optarg, 0, INT32_MAX, &a->steps)) return 2;
+            break;
+        case 'b':
+            if (cli_parse_i64("train", "--batch", optarg, 1, 1 << 16, &a->batch)) return 2;
+            break;
+        case 'e':
+            if (cli_parse_i64("train", "--eval-every", optarg, 0, INT32_MAX, &a->eval_every)) return 2;
+            break;
+        case 'h': fputs(usage_text, stdout); return -1;
+        default: return cli_usage("train", "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage("train", "unexpected argument '%s'", argv[optind]);
+    if (!a->data) return cli_usage("train", "--data DIR is required");
+    if (!a->steps) return cli_usage("train", "--steps N (N > 0) is required");
+    if (a->init && a->resume) return cli_usage("train", "--init and --resume exclude each other");
+    if (a->resume && a->config) return cli_usage("train", "--resume takes its config from the checkpoint; drop --config");
+    if (!a->out) a->out = a->resume ? a->resume : "runs/train";
+    return 0;
+}
+
+/* Model and training configuration from --config / --init / --resume. */
+static tp_status resolve_config(const train_args *a, tp_config *cfg, json_t **resume_train, tp_err *err) {
+    tp_status st = tp_config_resolve(a->config ? a->config : "small", cfg, err);
+    if (st) return st;
+    const char *dir = a->init ? a->init : a->resume;
+    if (dir && (st = tp_checkpoint_read_config(dir, &cfg->model, err))) return st;
+    if (a->resume) {
+        /* Training settings come from the checkpoint so the continuation is exact. */
+        tp_layout L;
+        tp_adamw probe = {0};
+        if ((st = tp_layout_init(&cfg->model, &L, err))) return st;
+        st = tp_adamw_init(&probe, &L, err);
+        if (!st) st = tp_checkpoint_load_optimizer(a->resume, &L, &probe, resume_train, err);
+        tp_adamw_free(&probe);
+        tp_layout_free(&L);
+        if (st) return st;
+        if (!*resume_train) return tp_fail(err, TP_ERR_FORMAT, "%s has no training configuration to resume", a->resume);
+        json_t *wrapped = json_pack("{sO}", "train", *resume_train);
+        tp_config saved;
+        st = tp_config_from_json(wrapped, &saved, err);
+        json_decref(wrapped);
+        if (st) return tp_wrap(err, "%s: saved training configuration", a->resume);
+        cfg->train = saved.train;
+    }
+    if (a->batch > 0) cfg->train.batch_size = (int)a->batch;
+    if (a->eval_every >= 0) cfg->train.eval_every = (int)a->eval_every;
+    return tp_train_config_validate(&cfg->train, err);
+}
+
+static json_t *train_config_json(const tp_train_config *t) {
+    return json_pack("{si sf sf sf sf sf sf si sf si si si sI sf}", "batch_size", t->batch_size, "lr", t->lr, "beta1",
+                     t->beta1, "beta2", t->beta2, "eps", t->eps, "weight_decay", t->weight_decay, "grad_clip",
+                     t->grad_clip, "warmup_steps", t->warmup_steps, "eta_min_factor", t->eta_min_factor, "eval_every",
+                     t->eval_every, "eval_batches", t->eval_batches, "checkpoint_every", t->checkpoint_every, "seed",
+                     (json_int_t)t->seed, "init_std", (double)t->init_std);
+}
+
+/* Batch of step s: B distinct training samples drawn with a seed derived from (seed, s), so a
+ * resumed run sees exactly the batches an uninterrupted one would. */
+static tp_status load_train_batch(trainer *tr, int64_t step, tp_err *err) {
+    int B = tr->cfg.train.batch_size, T = tr->cfg.model.seq_len;
+    uint64_t n = tp_shards_num_samples(tr->data, TP_SPLIT_TRAIN, T);
+    uint64_t seed = tr->cfg.train.seed * 0x9e3779b97f4a7c15ull + (uint64_t)step;
+    tp_status st = tp_sample_pool_seeded(seed, n, (uint64_t)B, tr->picks, err);
+    for (int i = 0; !st && i < B; i++)
+        st = tp_shards_read_sample(tr->data, TP_SPLIT_TRAIN, T, tr->picks[i], tr->batch + (size_t)i * T, err);
+    return st;
+}
+
+/* Mean loss over eval_batches batches spread evenly over the held-out split. */
+static tp_status heldout_loss(trainer *tr, double *out, tp_err *err) {
+    int B = tr->cfg.train.batch_size, T = tr->cfg.model.seq_len;
+    uint64_t n = tp_shards_num_samples(tr->data, TP_SPLIT_VAL, T);
+    uint64_t want = (uint64_t)tr->cfg.train.eval_batches * B;
+    if (want > n) want = n - n % (uint64_t)B;
+    if (want == 0) return tp_fail(err, TP_ERR_ARG, "the held-out split has fewer than %d samples of %d tokens", B, T);
+    double sum = 0.0;
+    int64_t batches = 0;
+    for (uint64_t first = 0; first < want; first += (uint64_t)B, batches++) {
+        for (int i = 0; i < B; i++) {
+            uint64_t idx = (first + (uint64_t)i) * n / want;
+            tp_status st = tp_shards_read_sample(tr->data, TP_SPLIT_VAL, T, idx, tr->batch + (size_t)i * T, err);
+            if (st) return st;
+        }
+        float loss;
+        tp_status st = tp_llama_forward(tr->model, tr->batch, B, T, tr->eot, &loss, err);
+        if (st) return st;
+        sum += loss;
+    }
+    *out = sum / (double)batches;
+    return TP_OK;
+}
+
+static tp_status save(trainer *tr, const train_args *a, tp_err *err) {
+    char tok[4200];
+    snprintf(tok, sizeof tok, "%s/tokenizer.json", a->data);
+    tp_extra_file extra = {"tokenizer.json", tok};
+    json_t *tj = train_config_json(&tr->cfg.train);
+    tp_status st = tp_checkpoint_save(a->out, tr->model, &tr->opt, tj, &extra, tp_path_exists(tok) ? 1 : 0, err);
+    json_decref(tj);
+    return st;
+}
+
+static void trainer_free(trainer *tr) {
+    tp_llama_free(tr->model);
+    tp_adamw_free(&tr->opt);
+    tp_shards_close(tr->data);
+    free(tr->batch);
+    free(tr->picks);
+}
+
+static tp_status setup(trainer *tr, const train_args *a, tp_err *err) {
+    json_t *resume_train = NULL;
+    tp_status st = resolve_config(a, &tr->cfg, &resume_train, err);
+    json_decref(resume_train);
+    if (st) return st;
+    const tp_model_config *mc = &tr->cfg.model;
+    int B = tr->cfg.train.batch_size, T = mc->seq_len;
+    if ((st = tp_shards_open(a->data, &tr->data, err))) return st;
+    if (tp_shards_vocab_size(tr->data) != mc->vocab_size)
+        return tp_fail(err, TP_ERR_CONFIG, "vocab_size %d of the model does not match the tokenizer of %s (%d)",
+                       mc->vocab_size, a->data, tp_shards_vocab_size(tr->data));
+    tr->eot = tp_shards_eot(tr->data);
+    if (tp_shards_num_samples(tr->data, TP_SPLIT_TRAIN, T) < (uint64_t)B)
+        return tp_fail(err, TP_ERR_ARG, "%s holds fewer than %d training samples of %d tokens", a->data, B, T);
+    tr->batch = tp_malloc((size_t)B * T * sizeof *tr->batch, err);
+    tr->picks = tp_malloc((size_t)B * sizeof *tr->picks, err);
+    if (!tr->batch || !tr->picks) return TP_ERR_NOMEM;
+    if ((st = tp_llama_create(mc, B, T, 1, &tr->model, err))) return st;
+    if ((st = tp_adamw_init(&tr->opt, &tr->model->layout, err))) return st;
+    const char *from = a->init ? a->init : a->resume;
+    if (from) {
+        if ((st = tp_checkpoint_load_weights(from, tr->model, err))) return st;
+        if (a->resume && (st = tp_checkpoint_load_optimizer(a->resume, &tr->model->layout, &tr->opt, NULL, err)))
+            return st;
+    } else {
+        tp_llama_init_random(tr->model, tr->cfg.train.seed, tr->cfg.train.init_std);
+    }
+    return TP_OK;
+}
+
+int cmd_train(int argc, char **argv) {
+    train_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc) return rc < 0 ? 0 : rc;
+    tp_err err = {0};
+    trainer tr = {0};
+    rc = 1;
+    if (setup(&tr, &a, &err)) goto done;
+
+    const tp_model_config *mc = &tr.cfg.model;
+    const tp_train_config *tc = &tr.cfg.train;
+    int B = tc->batch_size, T = mc->seq_len, threads = omp_get_max_threads();
+    double peak = tp_sgemm_peak_gflops(), step_flops = tp_llama_step_flops(mc, B, T);
+    printf("model: %lld parameters (dim %d, %d layers, %d heads, %d kv heads, ffn %d, vocab %d, seq %d)\n",
+           (long long)tp_model_param_count(mc), mc->dim, mc->n_layers, mc->n_heads, mc->n_kv_heads, mc->ffn_dim,
+           mc->vocab_size, T);
+    printf("machine: sgemm peak %.1f GFLOP/s on %d threads (the MFU denominator)\n", peak, threads);
+    printf("training: steps %lld -> %lld, batch %d x %d tokens, lr %g, warmup %d\n", (long long)tr.opt.step,
+           (long long)a.steps, B, T, tc->lr, tc->warmup_steps);
+    fflush(stdout);
+
+    double heldout = NAN, heldout_start = NAN, timed_s = 0, last_loss = NAN;
+    int64_t timed_steps = 0, first = tr.opt.step;
+    if (first >= a.steps) {
+        printf("checkpoint is already at step %lld; nothing to do\n", (long long)first);
+    } else if (heldout_loss(&tr, &heldout_start, &err)) {
+        goto done;
+    } else {
+        printf("step %6lld | held-out loss %.4f\n", (long long)first, heldout_start);
+    }
+    heldout = heldout_start;
+    while (tr.opt.step < a.steps) {
+        int64_t step = tr.opt.step;
+        double lr = tp_lr_at(tc, step, a.steps), t0 = tp_now();
+        tp_step_result r;
+        if (load_train_batch(&tr, step, &err)) goto done;
+        if (tp_train_step(tr.model, &tr.opt, tc, tr.batch, B, T, tr.eot, lr, &r, &err)) {
+            tp_wrap(&err, "stopping; the last checkpoint in %s is intact", a.out);
+            goto done;
+        }
+        double dt = tp_now() - t0;
+        if (step > first) { /* the first step warms caches and thread pools */
+            timed_s += dt;
+            timed_steps++;
+        }
+        last_loss = r.loss;
+        int64_t done_steps = tr.opt.step;
+        int log_every = a.steps - first <= 50 ? 1 : 10;
+        if (done_steps % log_every == 0 || done_steps == a.steps) {
+            double tps = B * T / dt;
+            printf("step %6lld | loss %.4f | lr %.3e | grad norm %.3f | %.0f tok/s | MFU %.1f%%\n",
+                   (long long)done_steps, r.loss, lr, r.grad_norm, tps, 100.0 * step_flops / dt / 1e9 / peak);
+            fflush(stdout);
+        }
+        int eval_now = (tc->eval_every > 0 && done_steps % tc->eval_every == 0) || done_steps == a.steps;
+        if (eval_now) {
+            if (heldout_loss(&tr, &heldout, &err)) goto done;
+            printf("step %6lld | held-out loss %.4f\n", (long long)done_steps, heldout);
+        }
+        int ckpt_now = (tc->checkpoint_every > 0 && done_steps % tc->checkpoint_every == 0) || done_steps == a.steps;
+        if (ckpt_now) {
+            if (save(&tr, &a, &err)) goto done;
+            printf("step %6lld | checkpoint %s\n", (long long)done_steps, a.out);
+        }
+        fflush(stdout);
+    }
+    double tps = timed_steps ? (double)timed_steps * B * T / timed_s : 0.0;
+    double mfu = timed_steps ? step_flops * (double)timed_steps / timed_s / 1e9 / peak : 0.0;
+    printf("done: %lld steps, %.0f tokens/s, MFU %.1f%%, held-out loss %.4f -> %.4f\n", (long long)tr.opt.step, tps,
+           100 * mfu, heldout_start, heldout);
+    if (a.json) {
+        json_t *j = json_pack("{sI sf sf sf sf sf sf si si si}", "steps", (json_int_t)tr.opt.step, "tokens_per_s", tps,
+                              "final_loss", isfinite(last_loss) ? last_loss : 0.0, "heldout_loss",
+                              isfinite(heldout) ? heldout : 0.0, "heldout_loss_start",
+                              isfinite(heldout_start) ? heldout_start : 0.0, "mfu", mfu, "sgemm_peak_gflops", peak,
+                              "batch", B, "seq", T, "threads", threads);
+        char *s = json_dumps(j, JSON_COMPACT);
+        printf("%s\n", s);
+        free(s);
+        json_decref(j);
+    }
+    rc = 0;
+done:
+    if (rc) cli_fail("train", &err);
+    trainer_free(&tr);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/* Model directories (DESIGN §4): HF-loadable model.safetensors + config.json, and beside them
+ * optimizer.safetensors (AdamW moments, step and training config). A directory is written under a
+ * temporary name and renamed into place, so the previous checkpoint survives any crash. */
+#ifndef TP_MODEL_CHECKPOINT_H
+#define TP_MODEL_CHECKPOINT_H
+
+#include <jansson.h>
+
+#include "core/error.h"
+#include "model/adamw.h"
+#include "model/llama.h"
+
+/* Reads DIR/config.json. */
+tp_status tp_checkpoint_read_config(const char *dir, tp_model_config *cfg, tp_err *err);
+/* Loads DIR/model.safetensors into m->params: every tensor must be present, F32, of the expected
+ * shape; extra tensors are an error. */
+tp_status tp_checkpoint_load_weights(const char *dir, tp_llama *m, tp_err *err);
+/* Loads DIR/optimizer.safetensors into opt (moments and step). train_json (may be NULL) receives the
+ * saved training metadata object (caller decrefs). */
+tp_status tp_checkpoint_load_optimizer(const char *dir, const tp_layout *L, tp_adamw *opt, json_t **train_json,
+                                       tp_err *err);
+
+/* Writes a whole checkpoint directory atomically. opt may be NULL (weights only). extra_files are
+ * (name, source path) pairs copied in, e.g. the tokenizer; train_json is stored in the optimizer
+ * file's metadata. */
+typedef struct {
+    const char *name;
+    const char *source;
+} tp_extra_file;
+tp_status tp_checkpoint_save(const char *dir, const tp_llama *m, const tp_adamw *opt, json_t *train_json,
+                             const tp_extra_file *extra, int n_extra, tp_err *err);
+
+/* Writes named float tensors (e.g. gradients) to a safetensors file: names[i] gets data + layout
+ * offsets of tensor i, prefixed. Used by `templar grad`. */
+tp_status tp_checkpoint_write_tensors(const char *path, const tp_layout *L, const float *base, const char *prefix,
+                                      const char *scalar_name, float scalar, tp_err *err);
+
+#endif

@@ -1,0 +1,66 @@
+/* The elementwise and row kernels of the LLaMA forward and backward passes (OpenMP), and thin
+ * wrappers over OpenBLAS sgemm for the linear layers. Shapes follow HF: W is [out, in], y = x·Wᵀ.
+ * Reductions split rows into fixed per-thread ranges and combine them in thread order, so results
+ * are bit-identical from run to run at a given thread count. */
+#ifndef TP_MODEL_KERNELS_H
+#define TP_MODEL_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* y[n,out] = x[n,in]·Wᵀ (+ y if accumulate). */
+void tp_linear_fwd(float *y, const float *x, const float *w, int n, int in, int out, int accumulate);
+/* dx[n,in] = dy·W (+ dx if accumulate); dw[out,in] += dyᵀ·x. Either output may be NULL. */
+void tp_linear_bwd(float *dx, float *dw, const float *dy, const float *x, const float *w, int n, int in, int out,
+                   int accumulate_dx);
+
+void tp_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *w, int n, int d, float eps);
+/* dx += ∂/∂x; dw += ∂/∂w. scratch holds nthreads·d floats. */
+void tp_rmsnorm_bwd(float *dx, float *dw, const float *dout, const float *x, const float *rstd, const float *w, int n,
+                    int d, float *scratch);
+
+/* HF rotate_half RoPE on the q and k heads of a fused qkv buffer (rows of `stride` floats: n_heads
+ * query heads then n_kv key heads of hd each). Row r is position r % t. inverse applies the transpose. */
+void tp_rope(float *qkv, int n, int t, int stride, int n_heads, int n_kv, int hd, const float *cos_tab,
+             const float *sin_tab, int inverse);
+void tp_rope_tables(float *cos_tab, float *sin_tab, int seq, int hd, float theta);
+
+/* act = silu(g)·u where gu rows are [g(f) | u(f)]. */
+void tp_swiglu_fwd(float *act, const float *gu, int n, int f);
+void tp_swiglu_bwd(float *dgu, const float *dact, const float *gu, int n, int f);
+
+/* Softmax cross-entropy over rows of logits (turned into probabilities in place). Rows whose target
+ * is negative are ignored. Returns the summed loss (nats) of the valid rows. */
+double tp_softmax_xent_fwd(float *logits, const int32_t *targets, int n, int v);
+/* probs → dlogits in place: (p − onehot)·scale on valid rows, 0 on ignored rows. */
+void tp_softmax_xent_bwd(float *probs, const int32_t *targets, int n, int v, float scale);
+
+/* exp for x ≤ 0 with ~1 ulp error that the compiler can vectorise (glibc's expf cannot be). */
+static inline float tp_expf(float x) {
+    if (x < -87.3f) return 0.0f;
+    const float log2e = 1.44269504088896341f, ln2_hi = 0.693145751953125f, ln2_lo = 1.42860682030941723e-6f;
+    float k = __builtin_roundevenf(x * log2e);
+    float r = x - k * ln2_hi;
+    r = r - k * ln2_lo;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union {
+        float f;
+        int32_t i;
+    } s = {.i = ((int32_t)k + 127) << 23};
+    return p * s.f;
+}
+
+
+
+/* Measured sgemm throughput of this machine (GFLOP/s) with the current thread settings: the
+ * denominator of MFU. Takes ~0.2 s. */
+double tp_sgemm_peak_gflops(void);
+
+#endif
