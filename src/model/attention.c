@@ -7,24 +7,9 @@
 
 #include "model/kernels.h"
 
-/* OpenBLAS would start its own threads inside our OpenMP tasks; one thread per call avoids
- * oversubscribing the cores. */
-typedef struct {
-    int saved;
-} blas_single;
-
-static blas_single blas_single_begin(void) {
-    blas_single b = {openblas_get_num_threads()};
-    openblas_set_num_threads(1);
-    return b;
-}
-
-static void blas_single_end(blas_single b) { openblas_set_num_threads(b.saved); }
-
 void tp_attention_fwd(float *out, float *probs, const float *qkv, tp_attn_shape s) {
     int T = s.t, hd = s.hd, D = s.n_heads * hd, stride = D + 2 * s.n_kv * hd, group = s.n_heads / s.n_kv;
     float scale = 1.0f / sqrtf((float)hd);
-    blas_single bs = blas_single_begin();
 #pragma omp parallel for schedule(static) collapse(2)
     for (int b = 0; b < s.b; b++)
         for (int h = 0; h < s.n_heads; h++) {
@@ -48,14 +33,12 @@ void tp_attention_fwd(float *out, float *probs, const float *qkv, tp_attn_shape 
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, v, stride, 0.0f,
                         out + (size_t)b * T * D + (size_t)h * hd, D);
         }
-    blas_single_end(bs);
 }
 
 void tp_attention_bwd(float *dqkv, const float *dout, const float *probs, const float *qkv, tp_attn_shape s,
                       float *scratch) {
     int T = s.t, hd = s.hd, D = s.n_heads * hd, stride = D + 2 * s.n_kv * hd, group = s.n_heads / s.n_kv;
     float scale = 1.0f / sqrtf((float)hd);
-    blas_single bs = blas_single_begin();
 #pragma omp parallel for schedule(static) collapse(2)
     for (int b = 0; b < s.b; b++)
         for (int kvh = 0; kvh < s.n_kv; kvh++) {
@@ -88,5 +71,4 @@ void tp_attention_bwd(float *dqkv, const float *dout, const float *probs, const 
                             stride);
             }
         }
-    blas_single_end(bs);
 }

@@ -1,6 +1,7 @@
 /* Causal grouped-query attention over a fused qkv buffer (rows: H query heads, KV key heads, KV value
  * heads, hd floats each; RoPE already applied). Work is split over (batch, kv head) so each task
- * owns the key/value gradients it accumulates; sgemm runs single-threaded inside the tasks. */
+ * owns the key/value gradients it accumulates; the OpenMP build of OpenBLAS runs
+ * sgemm single-threaded inside them. */
 #ifndef TP_MODEL_ATTENTION_H
 #define TP_MODEL_ATTENTION_H
 

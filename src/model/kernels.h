@@ -39,7 +39,8 @@ void tp_softmax_xent_bwd(float *probs, const int32_t *targets, int n, int v, flo
 static inline float tp_expf(float x) {
     if (x < -87.3f) return 0.0f;
     const float log2e = 1.44269504088896341f, ln2_hi = 0.693145751953125f, ln2_lo = 1.42860682030941723e-6f;
-    float k = __builtin_roundevenf(x * log2e);
+    /* Adding and subtracting 1.5·2^23 rounds to the nearest integer (ties to even), in vector form. */
+    float k = (x * log2e + 12582912.0f) - 12582912.0f;
     float r = x - k * ln2_hi;
     r = r - k * ln2_lo;
     float p = 1.0f / 5040;

@@ -22,12 +22,12 @@ static void teardown(void) { tp_remove_tree(g_dir, NULL); }
 TestSuite(safetensors, .init = setup, .fini = teardown);
 
 /* A fixed set of tensors covering every dtype, a scalar and an empty tensor. */
-static float g_f32[6] = {0, 0.5f, 1, 1.5f, 2, 2.5f};
-static double g_f64[3] = {-1.25, 0, 1e300};
-static int64_t g_i64 = -7;
-static int32_t g_i32[4] = {-2147483647 - 1, -1, 0, 2147483647};
-static uint32_t g_u32[2] = {0, 4294967295u};
-static uint8_t g_u8[5] = {1, 2, 3, 254, 255};
+static const float g_f32[6] = {0, 0.5f, 1, 1.5f, 2, 2.5f};
+static const double g_f64[3] = {-1.25, 0, 1e300};
+static const int64_t g_i64 = -7;
+static const int32_t g_i32[4] = {-2147483647 - 1, -1, 0, 2147483647};
+static const uint32_t g_u32[2] = {0, 4294967295u};
+static const uint8_t g_u8[5] = {1, 2, 3, 254, 255};
 
 static tp_st_writer *sample_writer(int with_meta) {
     tp_err err;

@@ -237,7 +237,7 @@ def rmsnorm(x, w, eps):
     var = xf.pow(2).mean(-1, keepdim=True)
     xf = xf * torch.rsqrt(var + eps)
     if "gain" in _breaks():
-        return xf.to(dt)
+        return xf.to(dt) * (1 + 0 * w)  # gains ignored (but still get a (zero) gradient)
     return w * xf.to(dt)
 
 
