@@ -33,6 +33,8 @@ static const char usage_text[] =
     "  --init DIR          start from the weights (and architecture) of a model directory\n"
     "  --resume DIR        continue a checkpoint: weights, optimiser state, step and training config\n"
     "  --eval-every K      held-out evaluation period (overrides train.eval_every)\n"
+    "  --stop-at S         stop after step S with a checkpoint, keeping the schedule of --steps\n"
+    "                      (train in pieces; --resume continues exactly as one uninterrupted run)\n"
     "  --json              print one JSON summary object as the last line of stdout\n"
     "\n"
     "A checkpoint directory holds model.safetensors + config.json (loadable by Hugging Face\n"
@@ -40,7 +42,7 @@ static const char usage_text[] =
 
 typedef struct {
     const char *config, *data, *out, *init, *resume;
-    int64_t steps, batch, eval_every;
+    int64_t steps, batch, eval_every, stop_at;
     int json;
 } train_args;
 
@@ -59,7 +61,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
                                          {"steps", required_argument, 0, 's'},  {"batch", required_argument, 0, 'b'},
                                          {"out", required_argument, 0, 'o'},    {"init", required_argument, 0, 'i'},
                                          {"resume", required_argument, 0, 'r'}, {"json", no_argument, 0, 'j'},
-                                         {"eval-every", required_argument, 0, 'e'}, {"help", no_argument, 0, 'h'},
+                                         {"eval-every", required_argument, 0, 'e'}, {"stop-at", required_argument, 0, 'S'},
+                                         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     a->batch = a->eval_every = -1;
@@ -82,6 +85,9 @@ static int parse_args(int argc, char **argv, train_args *a) {
         case 'e':
             if (cli_parse_i64("train", "--eval-every", optarg, 0, INT32_MAX, &a->eval_every)) return 2;
             break;
+        case 'S':
+            if (cli_parse_i64("train", "--stop-at", optarg, 1, INT32_MAX, &a->stop_at)) return 2;
+            break;
         case 'h': fputs(usage_text, stdout); return -1;
         default: return cli_usage("train", "unknown option");
         }
@@ -92,6 +98,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
     if (a->init && a->resume) return cli_usage("train", "--init and --resume exclude each other");
     if (a->resume && a->config) return cli_usage("train", "--resume takes its config from the checkpoint; drop --config");
     if (!a->out) a->out = a->resume ? a->resume : "runs/train";
+    if (!a->stop_at || a->stop_at > a->steps) a->stop_at = a->steps;
     return 0;
 }
 
@@ -239,7 +246,7 @@ int cmd_train(int argc, char **argv) {
 
     double heldout = NAN, heldout_start = NAN, timed_s = 0, last_loss = NAN;
     int64_t timed_steps = 0, first = tr.opt.step;
-    if (first >= a.steps) {
+    if (first >= a.stop_at) {
         printf("checkpoint is already at step %lld; nothing to do\n", (long long)first);
     } else if (heldout_loss(&tr, &heldout_start, &err)) {
         goto done;
@@ -247,7 +254,7 @@ int cmd_train(int argc, char **argv) {
         printf("step %6lld | held-out loss %.4f\n", (long long)first, heldout_start);
     }
     heldout = heldout_start;
-    while (tr.opt.step < a.steps) {
+    while (tr.opt.step < a.stop_at) {
         int64_t step = tr.opt.step;
         double lr = tp_lr_at(tc, step, a.steps), t0 = tp_now();
         tp_step_result r;
@@ -264,18 +271,18 @@ int cmd_train(int argc, char **argv) {
         last_loss = r.loss;
         int64_t done_steps = tr.opt.step;
         int log_every = a.steps - first <= 50 ? 1 : 10;
-        if (done_steps % log_every == 0 || done_steps == a.steps) {
+        if (done_steps % log_every == 0 || done_steps == a.stop_at) {
             double tps = B * T / dt;
             printf("step %6lld | loss %.4f | lr %.3e | grad norm %.3f | %.0f tok/s | MFU %.1f%%\n",
                    (long long)done_steps, r.loss, lr, r.grad_norm, tps, 100.0 * step_flops / dt / 1e9 / peak);
             fflush(stdout);
         }
-        int eval_now = (tc->eval_every > 0 && done_steps % tc->eval_every == 0) || done_steps == a.steps;
+        int eval_now = (tc->eval_every > 0 && done_steps % tc->eval_every == 0) || done_steps == a.stop_at;
         if (eval_now) {
             if (heldout_loss(&tr, &heldout, &err)) goto done;
             printf("step %6lld | held-out loss %.4f\n", (long long)done_steps, heldout);
         }
-        int ckpt_now = (tc->checkpoint_every > 0 && done_steps % tc->checkpoint_every == 0) || done_steps == a.steps;
+        int ckpt_now = (tc->checkpoint_every > 0 && done_steps % tc->checkpoint_every == 0) || done_steps == a.stop_at;
         if (ckpt_now) {
             if (save(&tr, &a, &err)) goto done;
             printf("step %6lld | checkpoint %s\n", (long long)done_steps, a.out);

@@ -159,9 +159,10 @@ tp_status tp_tokenizer_from_merges(const uint32_t *merges, int n_merges, tp_toke
         uint64_t k = mix64(key) & t->rank_mask;
         while (t->rank_keys[k] && t->rank_keys[k] != key) k = (k + 1) & t->rank_mask;
         if (t->rank_keys[k]) {
+            uint32_t first = t->rank_vals[k];
             tp_tokenizer_free(t);
             return tp_fail(err, TP_ERR_FORMAT, "merge %d ([%" PRIu32 ", %" PRIu32 "]) repeats merge %" PRIu32, i, a, b,
-                           t->rank_vals[k]);
+                           first);
         }
         t->rank_keys[k] = key;
         t->rank_vals[k] = (uint32_t)i;

@@ -97,6 +97,23 @@ def write_tokens_npy(path, tokens, dtype="<i4"):
     np.save(path, np.ascontiguousarray(np.asarray(tokens).astype(dtype)), allow_pickle=False)
 
 
+def write_data_dir(path, train, val, vocab_size, eot):
+    """A one-shard-per-split data directory as `templar prep` writes it (src/data/shards.h):
+    train_000000.npy / val_000000.npy flat `<u4` streams and meta.json (format templar-shards v1;
+    the C reader wants eot_token == vocab_size - 1 and a 64-hex tokenizer digest, checked only
+    against a tokenizer.json that is present -- none is written here)."""
+    os.makedirs(path, exist_ok=True)
+    train = np.asarray(train).reshape(-1).astype("<u4")
+    val = np.asarray(val).reshape(-1).astype("<u4")
+    np.save(os.path.join(path, "train_000000.npy"), train, allow_pickle=False)
+    np.save(os.path.join(path, "val_000000.npy"), val, allow_pickle=False)
+    meta = {"format": "templar-shards", "version": 1, "vocab_size": int(vocab_size), "eot_token": int(eot),
+            "train_tokens": int(train.size), "val_tokens": int(val.size), "train_shards": 1, "val_shards": 1,
+            "unigram_entropy": 0.0, "tokenizer_blake2b": "0" * 64}
+    with open(os.path.join(path, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+
+
 # ----------------------------------------------------------------------------------------------
 # configuration and weights
 

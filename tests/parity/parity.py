@@ -60,9 +60,10 @@ GRAD_CONFIGS = {
     # MQA (KV=1), tied, 3 layers, many ignored targets
     "d": (R.Config(64, 3, 4, 1, 128, 320, 20, tie=True), 2, 20, 7, "<u4", 4),
 }
+# The data reader wants eot_token == vocab_size - 1 (src/data/shards.c).
 # name: (Config, batch, eot token, clip factor (x the initial grad norm; < 1 means clipping active), seed)
 TRAIN_CONFIGS = {
-    "A": (R.Config(64, 2, 4, 2, 192, 512, 32, tie=True), 3, 0, 0.3, 11),
+    "A": (R.Config(64, 2, 4, 2, 192, 512, 32, tie=True), 3, 511, 0.3, 11),
     "B": (R.Config(84, 2, 6, 3, 200, 300, 23, tie=False), 2, 299, 10.0, 12),
 }
 
@@ -222,12 +223,7 @@ def train_check(rep, templar, wd, key):
     mdir = os.path.join(wd, f"train_{key}_init")
     R.write_model_dir(mdir, cfg, w)
     ddir = os.path.join(wd, f"train_{key}_data")
-    os.makedirs(ddir, exist_ok=True)
-    np.save(os.path.join(ddir, "train_000000.npy"), tok.reshape(-1).astype("<u4"), allow_pickle=False)
-    np.save(os.path.join(ddir, "val_000000.npy"), val.reshape(-1).astype("<u4"), allow_pickle=False)
-    with open(os.path.join(ddir, "meta.json"), "w") as f:
-        json.dump({"format": "templar-data", "vocab_size": cfg.vocab_size, "eot_token": eot,
-                   "train_tokens": int(tok.size), "val_tokens": int(val.size), "unigram_entropy": 0.0}, f)
+    R.write_data_dir(ddir, tok, val, cfg.vocab_size, eot)
     tc = {"batch_size": B, "lr": OPT["lr"], "beta1": OPT["beta1"], "beta2": OPT["beta2"],
           "eps": OPT["eps"], "weight_decay": OPT["weight_decay"], "grad_clip": clip,
           "warmup_steps": 0, "eta_min_factor": 1.0, "eval_every": 0, "eval_batches": 1, "seed": 1}
