@@ -5,12 +5,12 @@ CC       ?= gcc
 # The OpenMP build of OpenBLAS shares our OpenMP thread pool; the pthread build's spinning threads
 # fight OpenMP's for the cores. Its directory is fixed in Debian, so it is pinned with an rpath.
 BLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
-export PKG_CONFIG_PATH := $(BLAS_DIR)/pkgconfig
+PKGCONF  := PKG_CONFIG_PATH=$(BLAS_DIR)/pkgconfig pkg-config
 PKGS     := openblas libcurl jansson sqlite3 libsodium
 OPT      ?= -O3 -march=x86-64-v3
 CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -Isrc $(OPT) -g \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -Wl,-rpath,$(BLAS_DIR) -lm -fopenmp
+            $(shell $(PKGCONF) --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell $(PKGCONF) --libs $(PKGS) 2>/dev/null) -Wl,-rpath,$(BLAS_DIR) -lm -fopenmp
 BUILD    ?= build
 
 LAYERS   := core model data codec net neuron
@@ -41,7 +41,7 @@ $(BUILD)/templar: $(CLI_OBJ) $(BUILD)/libtemplar.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libtemplar.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(shell pkg-config --libs criterion)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(shell $(PKGCONF) --libs criterion)
 
 # The tests find the binary and the shared conformance vectors through the environment.
 TEST_ENV := TEMPLAR_BIN=$(abspath $(BUILD)/templar) TEMPLAR_ROOT=$(abspath .) \
@@ -53,15 +53,16 @@ test: deps
 test-unit: $(BUILD)/templar $(BUILD)/tests/run
 	$(TEST_ENV) $(BUILD)/tests/run -j2 $(TEST_ARGS)
 
+# The same suite, every binary built with AddressSanitizer + UBSan (the CLI tests run the
+# sanitized templar too). Any report fails the run.
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	    LDLIBS_EXTRA= test-unit TEST_ENV_EXTRA=
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	    OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" test-unit
 
 # libFuzzer targets (clang): each parser of untrusted bytes, FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 30
 FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
-              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_LIB_SRC := $(filter-out ,$(LIB_SRC))
+              $(shell $(PKGCONF) --cflags $(PKGS) 2>/dev/null)
 fuzz: deps
 	@mkdir -p $(BUILD)/fuzz
 	@set -e; for f in $(FUZZ_SRC); do \

@@ -45,7 +45,8 @@ B_BASE=${B_BASE:-4}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/templar-bench-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# Random-token data directory: 256 samples of the longest seq (512) for training, 16 for validation.
+# Random-token data directory (the `templar prep` layout, src/data/shards.h): 256 samples of the
+# longest seq (512) for training, 16 for validation; eot_token = vocab_size - 1.
 "$py" - "$tmp/data" <<'EOF'
 import json, os, sys
 import numpy as np
@@ -53,8 +54,10 @@ d = sys.argv[1]; os.makedirs(d)
 V, rng = 8192, np.random.default_rng(0)
 tr = rng.integers(0, V, 256 * 512).astype("<u4"); va = rng.integers(0, V, 16 * 512).astype("<u4")
 np.save(os.path.join(d, "train_000000.npy"), tr); np.save(os.path.join(d, "val_000000.npy"), va)
-json.dump({"format": "templar-data", "vocab_size": V, "eot_token": 0, "train_tokens": int(tr.size),
-           "val_tokens": int(va.size), "unigram_entropy": float(np.log(V))}, open(os.path.join(d, "meta.json"), "w"))
+meta = {"format": "templar-shards", "version": 1, "vocab_size": V, "eot_token": V - 1,
+        "train_tokens": int(tr.size), "val_tokens": int(va.size), "train_shards": 1, "val_shards": 1,
+        "unigram_entropy": float(np.log(V - 1)), "tokenizer_blake2b": "0" * 64}
+json.dump(meta, open(os.path.join(d, "meta.json"), "w"))
 EOF
 
 # name -> "dim layers heads kv ffn vocab seq"

@@ -60,7 +60,7 @@ static int cmd_train_tok(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'v':
-            if (cli_parse_i64(CMD, "--vocab", optarg, TP_TOKENIZER_MIN_VOCAB + 1, TP_TOKENIZER_MAX_VOCAB, &vocab))
+            if (cli_parse_i64(CMD, "--vocab", optarg, TP_TOKENIZER_MIN_VOCAB, TP_TOKENIZER_MAX_VOCAB, &vocab))
                 return 2;
             break;
         case 'o': out = optarg; break;

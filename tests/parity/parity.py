@@ -193,7 +193,7 @@ def compare_params(a, b, cond, lr, steps):
     that is excused only if it is ill-conditioned (cond < ILL_COND: its gradient was near 0 at some
     step, where Adam's lr*sign(g) is decided by rounding), stays within the sign-flip bound
     TRAIN_RTOL * max|b| + 2 * lr * steps, and at most max(4, MAX_EXCUSED_FRAC * size) are excused.
-    Returns (ok, worst ratio over non-excused elements, worst ratio over all, #excused)."""
+    Returns (ok, worst ratio over non-excused elements, worst ratio over all, #excused, #past tol)."""
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     scale = max(float(np.abs(b64).max()), 1e-30)
     tol = TRAIN_RTOL * scale
@@ -205,7 +205,7 @@ def compare_params(a, b, cond, lr, steps):
     worst = float(rest.max()) / scale if rest.size else 0.0
     ok = (bool(np.isfinite(a).all()) and not (over & ~excusable).any()
           and n_exc <= max(4, MAX_EXCUSED_FRAC * a.size))
-    return ok, worst, float(diff.max()) / scale, n_exc
+    return ok, worst, float(diff.max()) / scale, n_exc, int(over.sum())
 
 
 def train_check(rep, templar, wd, key):
@@ -243,7 +243,7 @@ def train_check(rep, templar, wd, key):
     fw = fe = 0.0
     fx = fok = 0
     for k in ref:
-        ok, ws, wa, nx = compare_params(ref[k], ref64[k], cond[k], OPT["lr"], STEPS)
+        ok, ws, wa, nx, _ = compare_params(ref[k], ref64[k], cond[k], OPT["lr"], STEPS)
         fw, fe, fx, fok = max(fw, ws), max(fe, wa), fx + nx, fok + (not ok)
     rep.info(tag, f"torch fp32 vs fp64: worst ratio {fw:.1e} ({fx} sign-flip elements excused, worst "
                   f"any element {fe:.1e}; {fok} tensors would fail) (tol {TRAIN_RTOL:g})")
@@ -276,9 +276,12 @@ def train_check(rep, templar, wd, key):
         if got[k].shape != ref[k].shape:
             rep.check(False, f"{tag} {k}", f"shape {got[k].shape}, expected {ref[k].shape}")
             continue
-        ok, ws, wa, nx = compare_params(got[k], ref[k], cond[k], OPT["lr"], STEPS)
+        ok, ws, wa, nx, nover = compare_params(got[k], ref[k], cond[k], OPT["lr"], STEPS)
         moved = float(np.abs(ref[k].astype(np.float64) - w[k]).max() / np.abs(ref[k]).max())
-        exc = f"; {nx} sign-flip elements excused, any element {wa:.1e}" if nx else ""
+        if not ok:
+            exc = f"; {nover} of {got[k].size} elements past tol"
+        else:
+            exc = f"; {nx} sign-flip elements excused, any element {wa:.1e}" if nx else ""
         rep.check(ok, f"{tag} {k}", f"worst={ws:.1e} (tol {TRAIN_RTOL:g}{exc}; torch moved {moved:.1e})")
 
 
@@ -308,7 +311,7 @@ def main():
             if only is None or k in only:
                 train_check(rep, templar, wd, k)
     finally:
-        if own and not a.keep and rep.failed == 0:
+        if own and not a.keep and (rep.failed == 0 or brk):
             shutil.rmtree(wd, ignore_errors=True)
         elif own:
             print(f"(workdir kept: {wd})")
