@@ -45,7 +45,8 @@ $(BUILD)/tests/run: $(TEST_OBJ) $(BUILD)/libtemplar.a
 
 # The tests find the binary and the shared conformance vectors through the environment.
 TEST_ENV := TEMPLAR_BIN=$(abspath $(BUILD)/templar) TEMPLAR_ROOT=$(abspath .) \
-            TEMPLAR_CONFORMANCE_DIR=$${TEMPLAR_CONFORMANCE_DIR:-$(abspath ../shared/conformance)}
+            TEMPLAR_CONFORMANCE_DIR=$${TEMPLAR_CONFORMANCE_DIR:-$(abspath ../shared/conformance)} \
+            LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) UBSAN_OPTIONS=print_stacktrace=1
 
 test: deps
 	@$(MAKE) --no-print-directory test-unit

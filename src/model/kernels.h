@@ -35,13 +35,18 @@ double tp_softmax_xent_fwd(float *logits, const int32_t *targets, int n, int v);
 /* probs → dlogits in place: (p − onehot)·scale on valid rows, 0 on ignored rows. */
 void tp_softmax_xent_bwd(float *probs, const int32_t *targets, int n, int v, float scale);
 
-/* exp for x ≤ 0 with ~1 ulp error that the compiler can vectorise (glibc's expf cannot be). */
+/* exp for x ≤ 0 with ~1 ulp error that the compiler can vectorise (glibc's expf cannot be). A NaN
+ * input gives NaN, so a broken model still reports a non-finite loss. */
 static inline float tp_expf(float x) {
-    if (x < -87.3f) return 0.0f;
     const float log2e = 1.44269504088896341f, ln2_hi = 0.693145751953125f, ln2_lo = 1.42860682030941723e-6f;
-    /* Adding and subtracting 1.5·2^23 rounds to the nearest integer (ties to even), in vector form. */
-    float k = (x * log2e + 12582912.0f) - 12582912.0f;
-    float r = x - k * ln2_hi;
+    const float shifter = 12582912.0f; /* 1.5·2^23: adding it rounds to an integer, ties to even */
+    float xc = x < -87.3f ? -87.3f : x; /* keeps 2^k a normal number */
+    union {
+        float f;
+        uint32_t u;
+    } kf = {.f = xc * log2e + shifter}, scale;
+    float k = kf.f - shifter;
+    float r = xc - k * ln2_hi;
     r = r - k * ln2_lo;
     float p = 1.0f / 5040;
     p = p * r + 1.0f / 720;
@@ -51,17 +56,9 @@ static inline float tp_expf(float x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    union {
-        float f;
-        int32_t i;
-    } s = {.i = ((int32_t)k + 127) << 23};
-    return p * s.f;
+    /* The integer k sits in the low mantissa bits of kf; build 2^k from it without a conversion. */
+    scale.u = (kf.u - 0x4b400000u + 127u) << 23;
+    return x < -87.3f ? 0.0f : p * scale.f;
 }
-
-
-
-/* Measured sgemm throughput of this machine (GFLOP/s) with the current thread settings: the
- * denominator of MFU. Takes ~0.2 s. */
-double tp_sgemm_peak_gflops(void);
 
 #endif

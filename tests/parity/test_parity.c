@@ -30,8 +30,9 @@ Test(parity, pytorch, .timeout = 600) {
     cr_assert(root && *root, "TEMPLAR_ROOT is not set");
     cr_assert(bin && *bin, "TEMPLAR_BIN is not set");
 
-    if (exit_status(system(PYTHON " -c 'import torch, numpy' >/dev/null 2>&1")) != 0)
-        cr_skip_test("parity: " PYTHON " with torch and numpy is not available");
+    /* PyTorch is a declared test dependency (scripts/install-deps): its absence is a failure. */
+    cr_assert_eq(exit_status(system(PYTHON " -c 'import torch, numpy' >/dev/null 2>&1")), 0,
+                 "parity: " PYTHON " cannot import torch and numpy; run scripts/install-deps");
 
     const char *tmp = getenv("TMPDIR");
     char dir[4096];

@@ -1,0 +1,101 @@
+#include "codec/workspace.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/quantize.h"
+#include "core/fileio.h"
+
+tp_status tp_codec_ws_new(int nthreads, tp_codec_ws **out, tp_err *err) {
+    *out = NULL;
+    if (nthreads <= 0) nthreads = omp_get_max_threads();
+    if (nthreads > 1024) nthreads = 1024;
+    tp_codec_ws *ws = tp_calloc(1, sizeof *ws, err);
+    if (!ws) return TP_ERR_NOMEM;
+    ws->th = tp_calloc((size_t)nthreads, sizeof *ws->th, err);
+    if (!ws->th) {
+        free(ws);
+        return TP_ERR_NOMEM;
+    }
+    ws->nthreads = nthreads;
+    *out = ws;
+    return TP_OK;
+}
+
+void tp_codec_ws_free(tp_codec_ws *ws) {
+    if (!ws) return;
+    free(ws->thread_mem);
+    free(ws->th);
+    free(ws->vals);
+    free(ws->qscratch);
+    tp_dct_plan_free(&ws->dct);
+    free(ws);
+}
+
+tp_status tp_codec_ws_reserve(tp_codec_ws *ws, int64_t totalk, int64_t nvals, int bins, tp_err *err) {
+    if (totalk > ws->cap_totalk) {
+        /* Per thread: 8 + 8 + 4 + 4 + 4 + 2 + 2 bytes per entry, each array 64-byte aligned. */
+        size_t n = (size_t)(totalk + 32) & ~(size_t)31;
+        size_t per = n * (8 + 4 + 4 + 4 + 2 + 2);
+        uint8_t *mem = tp_alloc_aligned(per * (size_t)ws->nthreads, err);
+        if (!mem) return TP_ERR_NOMEM;
+        free(ws->thread_mem);
+        ws->thread_mem = mem;
+        for (int t = 0; t < ws->nthreads; t++) {
+            uint8_t *p = mem + per * (size_t)t;
+            tp_thread_ws *th = &ws->th[t];
+            th->dtmp = (double *)p;
+            p += n * 8;
+            th->bv = (float *)p;
+            p += n * 4;
+            th->bk = (uint32_t *)p;
+            p += n * 4;
+            th->ckey = (uint32_t *)p;
+            p += n * 4;
+            th->cpos = (uint16_t *)p;
+            p += n * 2;
+            th->cnt = (uint16_t *)p;
+        }
+        ws->cap_totalk = totalk;
+    }
+    if (nvals > ws->cap_vals) {
+        float *v = tp_malloc(sizeof(float) * (size_t)nvals, err);
+        if (!v) return TP_ERR_NOMEM;
+        free(ws->vals);
+        ws->vals = v;
+        ws->cap_vals = nvals;
+    }
+    int64_t nq = tp_quantize_scratch(nvals, bins);
+    if (nq > ws->cap_q) {
+        double *q = tp_malloc(sizeof(double) * (size_t)nq, err);
+        if (!q) return TP_ERR_NOMEM;
+        free(ws->qscratch);
+        ws->qscratch = q;
+        ws->cap_q = nq;
+    }
+    return TP_OK;
+}
+
+tp_status tp_codec_ws_reserve_layout(tp_codec_ws *ws, const tp_layout *L, const tp_codec_params *p, tp_err *err) {
+    int64_t max_totalk = 1, max_vals = 1;
+    for (int i = 0; i < L->n_tensors; i++) {
+        tp_block_geom g;
+        tp_status st = tp_block_geom_init(L->tensors[i].ndim, L->tensors[i].shape, p->target_chunk, &g, err);
+        if (st) return st;
+        int64_t nv = g.nblocks * tp_codec_k(p, g.totalk);
+        if (g.totalk > max_totalk) max_totalk = g.totalk;
+        if (nv > max_vals) max_vals = nv;
+    }
+    return tp_codec_ws_reserve(ws, max_totalk, max_vals, p->bins, err);
+}
+
+tp_status tp_codec_ws_dct(tp_codec_ws *ws, int br, int bc, const tp_dct_plan **plan, tp_err *err) {
+    if (!ws->dct.cr || ws->dct.br != br || ws->dct.bc != bc) {
+        tp_dct_plan_free(&ws->dct);
+        tp_status st = tp_dct_plan_init(&ws->dct, br, bc, err);
+        if (st) return st;
+    }
+    *plan = &ws->dct;
+    return TP_OK;
+}

@@ -1,0 +1,46 @@
+/* Scratch memory of the codec, allocated once and reused for every tensor, so the per-tensor hot
+ * loops allocate nothing: per-thread block buffers (values, keys, candidates, aggregation sums) and
+ * per-tensor buffers (selected values, quantisation partial sums). Buffers grow on demand;
+ * reserving for a whole layout up front (tp_codec_ws_reserve_layout) means they never do later.
+ * A workspace serves one call at a time. */
+#ifndef TP_CODEC_WORKSPACE_H
+#define TP_CODEC_WORKSPACE_H
+
+#include <stdint.h>
+
+#include "codec/dct.h"
+#include "codec/sparse.h"
+#include "core/error.h"
+#include "model/layout.h"
+
+typedef struct {
+    float *bv;      /* totalk block values */
+    uint32_t *bk;   /* totalk magnitude keys */
+    uint16_t *cpos; /* totalk candidate positions */
+    uint32_t *ckey; /* totalk candidate keys */
+    double *dtmp;   /* totalk: DCT temporary, aggregation sums */
+    uint16_t *cnt;  /* totalk: aggregation counts */
+} tp_thread_ws;
+
+typedef struct {
+    int nthreads;
+    int64_t cap_totalk, cap_vals, cap_q;
+    void *thread_mem;
+    tp_thread_ws *th; /* nthreads */
+    float *vals;      /* cap_vals selected values of one tensor */
+    double *qscratch; /* cap_q doubles */
+    tp_dct_plan dct;  /* cached for the last block shape used in DeMo mode */
+} tp_codec_ws;
+
+/* nthreads <= 0: OpenMP's default. Every parallel loop of the codec runs with this many threads. */
+tp_status tp_codec_ws_new(int nthreads, tp_codec_ws **out, tp_err *err);
+void tp_codec_ws_free(tp_codec_ws *ws);
+
+/* Ensures room for blocks of totalk entries and nvals selected values with the given bins. */
+tp_status tp_codec_ws_reserve(tp_codec_ws *ws, int64_t totalk, int64_t nvals, int bins, tp_err *err);
+/* Reserves for every tensor of a layout, so no later call on that layout allocates. */
+tp_status tp_codec_ws_reserve_layout(tp_codec_ws *ws, const tp_layout *L, const tp_codec_params *p, tp_err *err);
+/* The DCT plan for a block shape (rebuilt only when the shape changes). */
+tp_status tp_codec_ws_dct(tp_codec_ws *ws, int br, int bc, const tp_dct_plan **plan, tp_err *err);
+
+#endif
