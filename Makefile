@@ -23,7 +23,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test test-unit asan fuzz demo bench clean corpus
+.PHONY: all deps test test-unit test-conformance asan fuzz demo bench clean corpus
 all: $(BUILD)/templar
 
 deps:
@@ -54,6 +54,10 @@ test: deps
 test-unit: $(BUILD)/templar $(BUILD)/tests/run
 	$(TEST_ENV) $(BUILD)/tests/run -j2 $(TEST_ARGS)
 
+# Just the SparseLoCo conformance vectors (shared/conformance/sparseloco).
+test-conformance: $(BUILD)/tests/run
+	$(TEST_ENV) $(BUILD)/tests/run --filter 'conformance/*' $(TEST_ARGS)
+
 # The same suite, every binary built with AddressSanitizer + UBSan (the CLI tests run the
 # sanitized templar too). Any report fails the run.
 asan: deps
@@ -72,10 +76,10 @@ fuzz: deps
 	  clang $(FUZZ_FLAGS) -fopenmp=libgomp $$f $(LIB_SRC) -o $(BUILD)/fuzz/$$n $(LDLIBS); \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$n; \
 	  echo "fuzz: running $$n for $(FUZZ_SECONDS)s"; \
-	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=0 \
+	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
 	    $(BUILD)/fuzz/corpus-$$n fuzz/seeds/$$n 2>$(BUILD)/fuzz/$$n.log \
 	    || { tail -40 $(BUILD)/fuzz/$$n.log; echo "fuzz: $$n FOUND A CRASH"; exit 1; }; \
-	  echo "fuzz: $$n clean ($$(grep -o 'stat::number_of_executed_runs: *[0-9]*' $(BUILD)/fuzz/$$n.log | grep -o '[0-9]*$$' || echo ?) runs)"; \
+	  echo "fuzz: $$n clean: $$(grep -o "Done [0-9]* runs in [0-9]* second" $(BUILD)/fuzz/$$n.log)"; \
 	done
 
 corpus: deps

@@ -104,69 +104,71 @@ static tp_status aggregate(const tp_sparse *const *peers, int P, const tp_codec_
         tp_sparse_dequant_table(peers[i], p->bins, deq);
         for (int b = 0; b < TP_CODEC_MAX_BINS; b++) tab[i][b] = b < p->bins ? deq[b] * clip[i] : 0.0f;
     }
-    const uint64_t inv = tp_pos_inv(g->bc);
     const float lr = out->lr;
     int nf = 0;
 #pragma omp parallel num_threads(ws->nthreads) if (nb > 1) reduction(| : nf)
     {
         tp_thread_ws *th = &ws->th[omp_get_thread_num()];
+        /* Per block: sums and counts at the positions sent, the mean of each into a dense block,
+         * then the block applied row by row. Sums, counts and the dense block are zero between
+         * blocks: each block clears what it set. */
         double *sum = th->dtmp;
         uint16_t *cnt = th->cnt;
-        /* Counts are zero between blocks: each block clears the entries it set. */
-        memset(cnt, 0, sizeof(uint16_t) * (size_t)totalk);
         float *dense = th->bv;
+        memset(sum, 0, sizeof(double) * (size_t)totalk);
+        memset(cnt, 0, sizeof(uint16_t) * (size_t)totalk);
+        memset(dense, 0, sizeof(float) * (size_t)totalk);
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < nb; b++) {
+            if (out->theta && b + 1 < nb) {
+                /* A block's rows are short runs far apart, which hardware prefetchers follow
+                 * poorly: fetch the next block's rows while this one is summed. */
+                const float *nx = out->theta + tp_block_origin(g, b + 1);
+                for (int64_t r = 0; r < g->br; r++)
+                    for (int64_t c = 0; c < g->bc; c += 16) __builtin_prefetch(nx + r * g->cols + c, 1, 3);
+            }
             for (int i = 0; i < P; i++) {
                 const uint16_t *idx = peers[i]->idx + b * k;
                 const uint8_t *code = peers[i]->codes + b * k;
                 const float *t = tab[i];
                 for (int64_t j = 0; j < k; j++) {
-                    uint16_t pos = idx[j];
-                    if (cnt[pos]++) sum[pos] += t[code[j]];
-                    else sum[pos] = t[code[j]];
+                    sum[idx[j]] += t[code[j]];
+                    cnt[idx[j]]++;
                 }
             }
-            int64_t origin = tp_block_origin(g, b);
-            if (plan) memset(dense, 0, sizeof(float) * (size_t)totalk);
-            else if (out->agg)
-                for (int64_t r = 0; r < g->br; r++)
-                    memset(out->agg + origin + r * g->cols, 0, sizeof(float) * (size_t)g->bc);
             for (int i = 0; i < P; i++) {
                 const uint16_t *idx = peers[i]->idx + b * k;
                 for (int64_t j = 0; j < k; j++) {
                     uint16_t pos = idx[j];
                     if (!cnt[pos]) continue; /* done via an earlier peer */
                     float a = (float)(sum[pos] / cnt[pos]);
-                    cnt[pos] = 0;
                     nf |= !isfinite(a);
-                    if (plan) {
-                        dense[pos] = a;
-                        continue;
-                    }
-                    int64_t r = tp_pos_row(pos, inv), at = origin + r * g->cols + (pos - r * g->bc);
-                    if (out->agg) out->agg[at] = a;
-                    if (out->theta) {
-                        float step = lr * a;
-                        out->theta[at] = out->theta[at] - step;
-                    }
+                    dense[pos] = a;
+                    sum[pos] = 0;
+                    cnt[pos] = 0;
                 }
             }
             if (plan) {
-                /* The sums are all consumed by now, so their buffer serves as the DCT's temporary. */
-                tp_dct_inverse(plan, dense, dense, th->dtmp);
-                for (int64_t r = 0; r < g->br; r++) {
-                    const float *d = dense + r * g->bc;
-                    int64_t at = origin + r * g->cols;
+                /* The sums are all zero again, so their buffer can lend itself as the transform's
+                 * temporary as long as it is cleared after. */
+                tp_dct_inverse(plan, dense, dense, sum);
+                memset(sum, 0, sizeof(double) * (size_t)totalk);
+                for (int64_t i = 0; i < totalk; i++) nf |= !isfinite(dense[i]);
+            }
+            /* Whole rows, in order: streaming beats scattered updates even though most entries
+             * are zero, and theta - lr * 0 is theta exactly (lr >= 0). */
+            int64_t origin = tp_block_origin(g, b);
+            for (int64_t r = 0; r < g->br; r++) {
+                float *d = dense + r * g->bc;
+                if (out->agg) memcpy(out->agg + origin + r * g->cols, d, sizeof(float) * (size_t)g->bc);
+                if (out->theta) {
+                    float *th_row = out->theta + origin + r * g->cols;
                     for (int64_t c = 0; c < g->bc; c++) {
-                        nf |= !isfinite(d[c]);
-                        if (out->agg) out->agg[at + c] = d[c];
-                        if (out->theta) {
-                            float step = lr * d[c];
-                            out->theta[at + c] = out->theta[at + c] - step;
-                        }
+                        float step = lr * d[c];
+                        th_row[c] = th_row[c] - step;
                     }
                 }
+                memset(d, 0, sizeof(float) * (size_t)g->bc);
             }
         }
     }
@@ -184,6 +186,7 @@ tp_status tp_aggregate_tensor(const tp_sparse *const *peers, int P, const tp_cod
 tp_status tp_outer_step_tensor(float *theta, const tp_sparse *const *peers, int P, const tp_codec_params *p, float lr,
                                tp_codec_ws *ws, int *skipped, tp_err *err) {
     *skipped = 0;
+    if (!(lr >= 0 && lr <= 1e6)) return tp_fail(err, TP_ERR_ARG, "outer step: learning rate %g is not in [0, 1e6]", (double)lr);
     sink out = {.theta = theta, .lr = lr};
     return aggregate(peers, P, p, ws, &out, skipped, err);
 }

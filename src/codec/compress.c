@@ -7,6 +7,10 @@
 #include "codec/quantize.h"
 #include "codec/select.h"
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
 /* How compress_core treats its input: read-only (plain compression) or as error-feedback state. */
 typedef struct {
     float *e;           /* EF state, updated in place; NULL for plain compression */
@@ -15,42 +19,118 @@ typedef struct {
     float beta, lambda;
 } source;
 
-/* Loads block b into th->bv (EF: updating e first) and its magnitude keys into th->bk; returns the
- * largest key, which is >= TP_KEY_INF exactly when the block holds a non-finite value. */
-static uint32_t load_block(const source *src, const tp_block_geom *g, int64_t b, int dct, tp_thread_ws *th) {
+/* DeMo mode: loads block b into th->bv (EF: updating e first). */
+static void load_block(const source *src, const tp_block_geom *g, int64_t b, tp_thread_ws *th) {
     int64_t origin = tp_block_origin(g, b), br = g->br, bc = g->bc, cols = g->cols;
-    uint32_t mx = 0;
     for (int64_t r = 0; r < br; r++) {
         float *v = th->bv + r * bc;
-        uint32_t *key = th->bk + r * bc;
         int64_t at = origin + r * cols;
-        if (src->e) {
-            float *e = src->e + at;
-            const float beta = src->beta, lambda = src->lambda;
-            if (src->delta) {
-                const float *d = src->delta + at;
-                for (int64_t c = 0; c < bc; c++) {
-                    /* Two statements so that no compiler fuses them into an FMA: every node must
-                     * round the same way. */
-                    float a = beta * e[c];
-                    float s = lambda * d[c];
-                    v[c] = a + s;
-                }
-            } else {
-                for (int64_t c = 0; c < bc; c++) v[c] = beta * e[c];
-            }
-            memcpy(e, v, sizeof(float) * (size_t)bc);
-        } else {
+        if (!src->e) {
             memcpy(v, src->x + at, sizeof(float) * (size_t)bc);
+            continue;
         }
-        if (!dct)
-            for (int64_t c = 0; c < bc; c++) {
-                uint32_t k = tp_mag_key(v[c]);
-                key[c] = k;
-                mx = k > mx ? k : mx;
-            }
+        float *e = src->e + at;
+        for (int64_t c = 0; c < bc; c++) {
+            /* Separate statements so that no compiler fuses them into an FMA: every node must
+             * round the same way. */
+            float a = src->beta * e[c];
+            float s = src->delta ? src->lambda * src->delta[at + c] : 0.0f;
+            v[c] = src->delta ? a + s : a;
+        }
+        memcpy(e, v, sizeof(float) * (size_t)bc);
     }
-    return mx;
+}
+
+/* One pass over block b: the error-feedback update (EF mode), the magnitude keys into th->bk and,
+ * when t > 0, the positions and keys of all keys >= t into th->cpos/ckey. Returns how many were
+ * gathered, or -1 if none were (t == 0, or more than cap); *mx gets the largest key, which is
+ * >= TP_KEY_INF exactly when the block holds a non-finite value. */
+static int scan_block(const source *src, const tp_block_geom *g, int64_t b, uint32_t t, int cap, tp_thread_ws *th,
+                      uint32_t *mx) {
+    const int64_t origin = tp_block_origin(g, b), br = g->br, bc = g->bc, cols = g->cols;
+    const float beta = src->beta, lambda = src->lambda;
+    int collect = t > 0, m = 0;
+    uint32_t kmax = 0;
+#ifdef __AVX2__
+    const __m256 vb = _mm256_set1_ps(beta), vl = _mm256_set1_ps(lambda);
+    const __m256i absmask = _mm256_set1_epi32(0x7fffffff), tv = _mm256_set1_epi32((int32_t)t - 1);
+    __m256i vmx = _mm256_setzero_si256();
+#endif
+    for (int64_t r = 0; r < br; r++) {
+        const int64_t at = origin + r * cols;
+        float *e = src->e ? src->e + at : NULL;
+        const float *x = src->e ? e : src->x + at, *d = src->delta ? src->delta + at : NULL;
+        uint32_t *key = th->bk + r * bc;
+        int64_t c = 0;
+#ifdef __AVX2__
+        for (; c + 8 <= bc; c += 8) {
+            __m256 v = _mm256_loadu_ps(x + c);
+            if (e) {
+                v = _mm256_mul_ps(vb, v);
+                if (d) v = _mm256_add_ps(v, _mm256_mul_ps(vl, _mm256_loadu_ps(d + c)));
+                _mm256_storeu_ps(e + c, v);
+            }
+            __m256i kv = _mm256_and_si256(_mm256_castps_si256(v), absmask);
+            _mm256_storeu_si256((__m256i *)(key + c), kv);
+            vmx = _mm256_max_epi32(vmx, kv);
+            if (collect) {
+                unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(kv, tv)));
+                if (bits) {
+                    if (m + 8 > cap) collect = 0;
+                    while (bits) {
+                        int j = __builtin_ctz(bits);
+                        th->cpos[m] = (uint16_t)(r * bc + c + j);
+                        th->ckey[m] = key[c + j];
+                        m++;
+                        bits &= bits - 1;
+                    }
+                }
+            }
+        }
+#endif
+        for (; c < bc; c++) {
+            float v = x[c];
+            if (e) {
+                /* Separate statements: no FMA contraction, the same rounding as the vector path. */
+                float a = beta * v;
+                if (d) {
+                    float s = lambda * d[c];
+                    v = a + s;
+                } else {
+                    v = a;
+                }
+                e[c] = v;
+            }
+            uint32_t k = tp_mag_key(v);
+            key[c] = k;
+            kmax = k > kmax ? k : kmax;
+            if (collect && k >= t) {
+                if (m + 1 > cap) collect = 0;
+                th->cpos[m] = (uint16_t)(r * bc + c);
+                th->ckey[m] = k;
+                m++;
+            }
+        }
+    }
+#ifdef __AVX2__
+    uint32_t lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, vmx);
+    for (int i = 0; i < 8; i++) kmax = lanes[i] > kmax ? lanes[i] : kmax;
+#endif
+    *mx = kmax;
+    return collect ? m : -1;
+}
+
+/* Next block's gathering threshold from this block's k-th largest magnitude: a little below it, so
+ * that blocks of a similar distribution gather somewhat more than k candidates in the first pass. */
+static uint32_t next_threshold(uint32_t T) {
+    if (T == 0 || T >= TP_KEY_INF) return 0;
+    union {
+        uint32_t u;
+        float f;
+    } x = {.u = T};
+    x.f *= 0.9f;
+    return x.u;
 }
 
 static tp_status compress_core(const source *src, const tp_codec_params *p, tp_codec_ws *ws, tp_sparse *s,
@@ -65,30 +145,50 @@ static tp_status compress_core(const source *src, const tp_codec_params *p, tp_c
 
     int bad = 0;
     float *vals = ws->vals;
+    const uint64_t inv = tp_pos_inv(g->bc);
+    /* Gathering more candidates than this costs more than sampling a threshold. */
+    const int cap = (int)(totalk / 8 > 4 * k ? totalk / 8 : 4 * k);
 #pragma omp parallel num_threads(ws->nthreads) if (nb > 1)
     {
         tp_thread_ws *th = &ws->th[omp_get_thread_num()];
+        th->t_est = 0;
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < nb; b++) {
-            uint32_t mx = load_block(src, g, b, plan != NULL, th);
+            uint32_t mx = 0;
+            int m = -1;
             if (plan) {
+                load_block(src, g, b, th);
                 tp_dct_forward(plan, th->bv, th->bv, th->dtmp);
                 for (int64_t i = 0; i < totalk; i++) {
                     uint32_t key = tp_mag_key(th->bv[i]);
                     th->bk[i] = key;
                     mx = key > mx ? key : mx;
                 }
+            } else {
+                m = scan_block(src, g, b, k < totalk ? th->t_est : 0, cap, th, &mx);
             }
             uint16_t *idx = s->idx + b * k;
+            float *v = vals + b * k;
             if (mx >= TP_KEY_INF) {
 #pragma omp atomic write
                 bad = 1;
                 for (int64_t j = 0; j < k; j++) idx[j] = (uint16_t)j;
+            } else if (mx == 0) {
+                /* All zero (a null round): ties all the way, so the lowest positions. */
+                for (int64_t j = 0; j < k; j++) idx[j] = (uint16_t)j;
             } else {
-                tp_select_topk(th->bk, (int)totalk, (int)k, idx, th->cpos, th->ckey);
+                uint32_t T = tp_select_topk(th->bk, (int)totalk, (int)k, m, idx, th->cpos, th->ckey, th->ktmp);
+                th->t_est = next_threshold(T);
             }
-            float *v = vals + b * k;
-            for (int64_t j = 0; j < k; j++) v[j] = th->bv[idx[j]];
+            if (plan) {
+                for (int64_t j = 0; j < k; j++) v[j] = th->bv[idx[j]];
+            } else {
+                const float *base = (src->e ? src->e : src->x) + tp_block_origin(g, b);
+                for (int64_t j = 0; j < k; j++) {
+                    int64_t r = tp_pos_row(idx[j], inv);
+                    v[j] = base[r * g->cols + (idx[j] - r * g->bc)];
+                }
+            }
         }
     }
     if (bad) return tp_fail(err, TP_ERR_NUMERIC, "codec: tensor '%s' holds a non-finite value", s->name);
@@ -103,7 +203,6 @@ static tp_status compress_core(const source *src, const tp_codec_params *p, tp_c
     /* e <- e - decompress(s). */
     float deq[TP_CODEC_MAX_BINS];
     tp_sparse_dequant_table(s, p->bins, deq);
-    const uint64_t inv = tp_pos_inv(g->bc);
 #pragma omp parallel num_threads(ws->nthreads) if (nb > 1)
     {
         tp_thread_ws *th = &ws->th[omp_get_thread_num()];

@@ -6,28 +6,42 @@
 #include <immintrin.h>
 #endif
 
-uint32_t tp_kth_largest(const uint32_t *keys, int n, int k) {
-    /* MSB-first radix select, 8 bits per pass: each pass narrows the prefix of the answer. */
-    uint32_t prefix = 0, mask = 0;
+uint32_t tp_kth_largest(const uint32_t *keys, int n, int k, uint32_t *tmp) {
+    /* MSB-first radix select, 8 bits per pass. After each pass only the keys sharing the answer's
+     * prefix stay in play; they are compacted into tmp so later passes touch few keys. */
+    const uint32_t *cur = keys;
+    uint32_t prefix = 0;
     int want = k;
     for (int shift = 24; shift >= 0; shift -= 8) {
         int hist[256];
         memset(hist, 0, sizeof hist);
-        for (int i = 0; i < n; i++)
-            if ((keys[i] & mask) == prefix) hist[(keys[i] >> shift) & 255]++;
-        int b = 255;
+        unsigned hi = 0;
+        for (int i = 0; i < n; i++) {
+            unsigned b = (cur[i] >> shift) & 255;
+            hist[b]++;
+            hi = b > hi ? b : hi;
+        }
+        unsigned b = hi;
         for (; b > 0; b--) {
             if (want <= hist[b]) break;
             want -= hist[b];
         }
         prefix |= (uint32_t)b << shift;
-        mask |= 255u << shift;
+        if (!shift) break;
+        if (hist[b] != n) {
+            int m = 0;
+            for (int i = 0; i < n; i++) {
+                tmp[m] = cur[i];
+                m += ((cur[i] >> shift) & 255) == b;
+            }
+            n = m;
+            cur = tmp;
+        }
     }
     return prefix;
 }
 
-/* Copies the positions and keys of all keys >= t, in position order; returns how many. */
-static int gather_at_least(const uint32_t *keys, int n, uint32_t t, uint16_t *pos, uint32_t *ck) {
+int tp_gather_at_least(const uint32_t *keys, int n, uint32_t t, uint16_t *pos, uint32_t *ck) {
     int m = 0, i = 0;
 #ifdef __AVX2__
     /* Keys are below 2^31, so a signed compare against t - 1 is keys >= t (t = 0 keeps all). */
@@ -52,32 +66,30 @@ static int gather_at_least(const uint32_t *keys, int n, uint32_t t, uint16_t *po
     return m;
 }
 
-void tp_select_topk(const uint32_t *keys, int n, int k, uint16_t *out, uint16_t *cand_pos, uint32_t *cand_key) {
+uint32_t tp_select_topk(const uint32_t *keys, int n, int k, int m, uint16_t *out, uint16_t *cand_pos,
+                        uint32_t *cand_key, uint32_t *tmp) {
     if (k >= n) {
         for (int i = 0; i < n; i++) out[i] = (uint16_t)i;
-        return;
-    }
-    uint32_t t = 0;
-    int m = 0;
-    /* Sample threshold: the sample's r-th largest, with r chosen so that about 4k keys of the block
-     * are expected to pass; falling short of k (rare) means a full pass with t = 0. */
-    enum { SAMPLE = 256 };
-    if (n >= 4 * SAMPLE && (int64_t)k * 16 <= n) {
-        uint32_t sample[SAMPLE];
-        int stride = n / SAMPLE;
-        for (int j = 0; j < SAMPLE; j++) sample[j] = keys[j * stride + stride / 2];
-        int r = (int)(((int64_t)4 * k * SAMPLE + n - 1) / n);
-        if (r < 1) r = 1;
-        t = tp_kth_largest(sample, SAMPLE, r);
-        m = gather_at_least(keys, n, t, cand_pos, cand_key);
+        return tp_kth_largest(keys, n, n, tmp);
     }
     if (m < k) {
-        t = 0;
-        m = gather_at_least(keys, n, 0, cand_pos, cand_key);
+        m = 0;
+        /* Sample threshold: the sample's r-th largest, with r chosen so that about 4k keys of the
+         * block are expected to pass; falling short of k (rare) means taking every key. */
+        enum { SAMPLE = 256 };
+        if (n >= 4 * SAMPLE && (int64_t)k * 16 <= n) {
+            uint32_t sample[SAMPLE];
+            int stride = n / SAMPLE;
+            for (int j = 0; j < SAMPLE; j++) sample[j] = keys[j * stride + stride / 2];
+            int r = (int)(((int64_t)4 * k * SAMPLE + n - 1) / n);
+            uint32_t t = tp_kth_largest(sample, SAMPLE, r < 1 ? 1 : r, tmp);
+            m = tp_gather_at_least(keys, n, t, cand_pos, cand_key);
+        }
+        if (m < k) m = tp_gather_at_least(keys, n, 0, cand_pos, cand_key);
     }
     /* Candidates hold every key > T (T = k-th largest overall) and every key == T, in position
      * order, so the first (k - #greater) keys equal to T are exactly the lower-position ties. */
-    uint32_t T = tp_kth_largest(cand_key, m, k);
+    uint32_t T = tp_kth_largest(cand_key, m, k, tmp);
     int greater = 0;
     for (int i = 0; i < m; i++) greater += cand_key[i] > T;
     int ties = k - greater, o = 0;
@@ -85,4 +97,5 @@ void tp_select_topk(const uint32_t *keys, int n, int k, uint16_t *out, uint16_t 
         uint32_t c = cand_key[i];
         if (c > T || (c == T && ties-- > 0)) out[o++] = cand_pos[i];
     }
+    return T;
 }

@@ -18,11 +18,17 @@ static inline uint32_t tp_mag_key(float v) {
     return x.u & 0x7fffffffu;
 }
 
-/* The k-th largest (k >= 1, k <= n) of n keys. O(n). */
-uint32_t tp_kth_largest(const uint32_t *keys, int n, int k);
+/* The k-th largest (1 <= k <= n) of n keys, in O(n); tmp holds n keys of scratch. */
+uint32_t tp_kth_largest(const uint32_t *keys, int n, int k, uint32_t *tmp);
 
-/* Writes the positions of the k largest of n keys (1 <= k <= n <= 65536), ascending, into out.
- * cand_pos and cand_key are scratch of n entries each. */
-void tp_select_topk(const uint32_t *keys, int n, int k, uint16_t *out, uint16_t *cand_pos, uint32_t *cand_key);
+/* Copies the positions and keys of all keys >= t, in position order; returns how many. */
+int tp_gather_at_least(const uint32_t *keys, int n, uint32_t t, uint16_t *pos, uint32_t *ck);
+
+/* Writes the positions of the k largest of n keys (1 <= k <= n <= 65536), ascending, into out, and
+ * returns the k-th largest key. cand_pos, cand_key and tmp are scratch of n entries each. If m >= 0,
+ * the caller has already gathered the m keys >= some threshold into cand_pos/cand_key (as
+ * tp_gather_at_least does); with m < k that threshold was too high and is ignored. */
+uint32_t tp_select_topk(const uint32_t *keys, int n, int k, int m, uint16_t *out, uint16_t *cand_pos,
+                        uint32_t *cand_key, uint32_t *tmp);
 
 #endif

@@ -35,9 +35,9 @@ void tp_codec_ws_free(tp_codec_ws *ws) {
 
 tp_status tp_codec_ws_reserve(tp_codec_ws *ws, int64_t totalk, int64_t nvals, int bins, tp_err *err) {
     if (totalk > ws->cap_totalk) {
-        /* Per thread: 8 + 8 + 4 + 4 + 4 + 2 + 2 bytes per entry, each array 64-byte aligned. */
+        /* Per thread: 8 + 4 + 4 + 4 + 4 + 2 + 2 bytes per entry, each array 64-byte aligned. */
         size_t n = (size_t)(totalk + 32) & ~(size_t)31;
-        size_t per = n * (8 + 4 + 4 + 4 + 2 + 2);
+        size_t per = n * (8 + 4 + 4 + 4 + 4 + 2 + 2);
         uint8_t *mem = tp_alloc_aligned(per * (size_t)ws->nthreads, err);
         if (!mem) return TP_ERR_NOMEM;
         free(ws->thread_mem);
@@ -52,6 +52,8 @@ tp_status tp_codec_ws_reserve(tp_codec_ws *ws, int64_t totalk, int64_t nvals, in
             th->bk = (uint32_t *)p;
             p += n * 4;
             th->ckey = (uint32_t *)p;
+            p += n * 4;
+            th->ktmp = (uint32_t *)p;
             p += n * 4;
             th->cpos = (uint16_t *)p;
             p += n * 2;

@@ -18,6 +18,8 @@ typedef struct {
     uint32_t *bk;   /* totalk magnitude keys */
     uint16_t *cpos; /* totalk candidate positions */
     uint32_t *ckey; /* totalk candidate keys */
+    uint32_t *ktmp; /* totalk: selection scratch */
+    uint32_t t_est; /* selection threshold carried from block to block (0: none) */
     double *dtmp;   /* totalk: DCT temporary, aggregation sums */
     uint16_t *cnt;  /* totalk: aggregation counts */
 } tp_thread_ws;

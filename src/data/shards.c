@@ -10,6 +10,7 @@
 
 #include "core/fileio.h"
 #include "core/npy.h"
+#include "data/tokenizer.h"
 
 #define MAX_SHARDS 1000000
 
@@ -98,7 +99,7 @@ static tp_status check_tokenizer(const tp_shards *s, const char *dir, tp_err *er
     if (st || !tp_path_exists(path)) return st;
     uint8_t *buf;
     size_t len;
-    if ((st = tp_read_file(path, (size_t)64 << 20, &buf, &len, err))) return st;
+    if ((st = tp_read_file(path, TP_TOKENIZER_MAX_FILE, &buf, &len, err))) return st;
     unsigned char h[32];
     char hex[65];
     if (sodium_init() < 0) {

@@ -344,9 +344,9 @@ void tp_tokens_free(tp_tokens *t) {
 
 /* ---------------------------------------------------------------- encoding */
 
-#define CACHE_SLOTS (1u << 16)
-#define CACHE_KEY_BYTES (4u << 20)
-#define CACHE_VAL_IDS (1u << 20)
+/* Cache size: slots (a power of two), half of them usable, with 64 key bytes and 16 ids per slot. */
+#define CACHE_SLOTS_MAX (1u << 16)
+#define CACHE_SLOTS_MIN (1u << 8)
 
 typedef struct {
     uint64_t hash;
@@ -356,6 +356,7 @@ typedef struct {
 
 struct tp_encoder {
     const tp_tokenizer *tok;
+    uint32_t n_slots, key_cap, val_cap;
     uint32_t *slots;       /* entry index + 1, 0 = empty */
     cache_entry *entries;
     uint32_t n_entries;
@@ -376,21 +377,28 @@ void tp_encoder_free(tp_encoder *e) {
     free(e);
 }
 
-tp_status tp_encoder_new(const tp_tokenizer *tok, tp_encoder **out, tp_err *err) {
+static tp_status encoder_new(const tp_tokenizer *tok, uint32_t n_slots, tp_encoder **out, tp_err *err) {
     *out = NULL;
     tp_encoder *e = tp_calloc(1, sizeof *e, err);
     if (!e) return TP_ERR_NOMEM;
     e->tok = tok;
-    e->slots = tp_calloc(CACHE_SLOTS, sizeof *e->slots, err);
-    e->entries = e->slots ? tp_malloc(CACHE_SLOTS / 2 * sizeof *e->entries, err) : NULL;
-    e->keys = e->entries ? tp_malloc(CACHE_KEY_BYTES, err) : NULL;
-    e->vals = e->keys ? tp_malloc(CACHE_VAL_IDS * sizeof *e->vals, err) : NULL;
+    e->n_slots = n_slots;
+    e->key_cap = n_slots * 64;
+    e->val_cap = n_slots * 16;
+    e->slots = tp_calloc(n_slots, sizeof *e->slots, err);
+    e->entries = e->slots ? tp_malloc(n_slots / 2 * sizeof *e->entries, err) : NULL;
+    e->keys = e->entries ? tp_malloc(e->key_cap, err) : NULL;
+    e->vals = e->keys ? tp_malloc(e->val_cap * sizeof *e->vals, err) : NULL;
     if (!e->vals) {
         tp_encoder_free(e);
         return TP_ERR_NOMEM;
     }
     *out = e;
     return TP_OK;
+}
+
+tp_status tp_encoder_new(const tp_tokenizer *tok, tp_encoder **out, tp_err *err) {
+    return encoder_new(tok, CACHE_SLOTS_MAX, out, err);
 }
 
 /* BPE on one chunk: repeatedly merge every occurrence (left to right) of the adjacent pair with the
@@ -408,7 +416,8 @@ static size_t bpe_chunk(tp_encoder *e, const uint8_t *s, size_t n) {
             if (rank[i] < best) best = rank[i];
         if (best == UINT32_MAX) break;
         uint32_t id = 256 + best;
-        /* Compact into tmp: fresh marks merged positions, whose neighbouring ranks change. */
+        /* Compact into tmp; merged positions get a marker rank, so only the pairs around them are
+         * looked up again. */
         uint32_t *ns = e->tmp_sym, *nr = e->tmp_rank;
         size_t m = 0, i = 0;
         while (i < n) {
@@ -424,7 +433,7 @@ static size_t bpe_chunk(tp_encoder *e, const uint8_t *s, size_t n) {
             m++;
         }
         for (size_t k = 0; k + 1 < m; k++) {
-            if (nr[k] == UINT32_MAX - 1 || nr[k + 1] == UINT32_MAX - 1 || ns[k + 1] == id)
+            if (nr[k] == UINT32_MAX - 1 || nr[k + 1] == UINT32_MAX - 1)
                 rank[k] = pair_rank(t, ns[k], ns[k + 1]);
             else
                 rank[k] = nr[k];
@@ -438,7 +447,7 @@ static size_t bpe_chunk(tp_encoder *e, const uint8_t *s, size_t n) {
 }
 
 static void cache_clear(tp_encoder *e) {
-    memset(e->slots, 0, CACHE_SLOTS * sizeof *e->slots);
+    memset(e->slots, 0, e->n_slots * sizeof *e->slots);
     e->n_entries = e->keys_used = e->vals_used = 0;
 }
 
@@ -449,9 +458,10 @@ tp_status tp_encoder_encode(tp_encoder *e, const uint8_t *s, size_t len, tp_toke
         const uint8_t *chunk = s + pos;
         pos += c;
         uint64_t h = hash_bytes(chunk, c);
-        uint32_t slot = (uint32_t)h & (CACHE_SLOTS - 1);
+        const uint32_t mask = e->n_slots - 1;
+        uint32_t slot = (uint32_t)h & mask;
         const cache_entry *hit = NULL;
-        for (; e->slots[slot]; slot = (slot + 1) & (CACHE_SLOTS - 1)) {
+        for (; e->slots[slot]; slot = (slot + 1) & mask) {
             const cache_entry *ce = &e->entries[e->slots[slot] - 1];
             if (ce->hash == h && ce->key_len == c && !memcmp(e->keys + ce->key_off, chunk, c)) {
                 hit = ce;
@@ -471,10 +481,9 @@ tp_status tp_encoder_encode(tp_encoder *e, const uint8_t *s, size_t len, tp_toke
         memcpy(out->ids + out->n, e->sym, m * sizeof *out->ids);
         out->n += m;
         /* Remember it; a full cache starts over rather than evicting piecemeal. */
-        if (e->n_entries >= CACHE_SLOTS / 2 || e->keys_used + c > CACHE_KEY_BYTES ||
-            e->vals_used + m > CACHE_VAL_IDS) {
+        if (e->n_entries >= e->n_slots / 2 || e->keys_used + c > e->key_cap || e->vals_used + m > e->val_cap) {
             cache_clear(e);
-            slot = (uint32_t)h & (CACHE_SLOTS - 1);
+            slot = (uint32_t)h & mask;
         }
         cache_entry *ce = &e->entries[e->n_entries];
         *ce = (cache_entry){h, e->keys_used, e->vals_used, (uint16_t)c, (uint16_t)m};
@@ -491,8 +500,11 @@ tp_status tp_tokenizer_encode(const tp_tokenizer *tok, const uint8_t *s, size_t 
                               tp_err *err) {
     *ids = NULL;
     *n = 0;
+    /* A cache in proportion to the text: short one-shot calls should not pay for a big one. */
+    uint32_t n_slots = CACHE_SLOTS_MIN;
+    while (n_slots < CACHE_SLOTS_MAX && n_slots < len / 4) n_slots *= 2;
     tp_encoder *e;
-    tp_status st = tp_encoder_new(tok, &e, err);
+    tp_status st = encoder_new(tok, n_slots, &e, err);
     if (st) return st;
     tp_tokens t = {0};
     st = tp_tokens_reserve(&t, len / 3 + 16, err);

@@ -29,7 +29,7 @@
 size_t tp_pretok_chunk(const uint8_t *s, size_t len);
 /* The longest prefix of s[0..len) that ends on a chunk boundary which more bytes after s[len-1]
  * could not move: text may be cut there and its pieces encoded separately with the same result.
- * Returns 0 only when len < TP_PRETOK_MAX_CHUNK + 4. */
+ * Returns at least 1 whenever len >= TP_PRETOK_MAX_CHUNK + 3. */
 size_t tp_pretok_safe_prefix(const uint8_t *s, size_t len);
 
 /* ---- the tokenizer ---- */
