@@ -9,5 +9,6 @@ int cmd_grad(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_prep(int argc, char **argv);
+int cmd_wallet(int argc, char **argv);
 
 #endif

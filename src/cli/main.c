@@ -17,6 +17,7 @@ static const command commands[] = {
     {"generate", cmd_generate, "sample text from a model"},
     {"tokenizer", cmd_tokenizer, "train a byte-level BPE tokenizer; encode and decode text"},
     {"prep", cmd_prep, "tokenize text files into train/val .npy shards"},
+    {"wallet", cmd_wallet, "create or show an ed25519 hotkey"},
 };
 
 static void usage(FILE *out) {

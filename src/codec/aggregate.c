@@ -125,7 +125,7 @@ static tp_status aggregate(const tp_sparse *const *peers, int P, const tp_codec_
                  * poorly: fetch the next block's rows while this one is summed. */
                 const float *nx = out->theta + tp_block_origin(g, b + 1);
                 for (int64_t r = 0; r < g->br; r++)
-                    for (int64_t c = 0; c < g->bc; c += 16) __builtin_prefetch(nx + r * g->cols + c, 1, 3);
+                    for (int64_t c = 0; c < g->bc; c += 16) __builtin_prefetch(nx + r * g->cols + c, 1, 1);
             }
             for (int i = 0; i < P; i++) {
                 const uint16_t *idx = peers[i]->idx + b * k;
