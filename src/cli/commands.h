@@ -10,5 +10,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_prep(int argc, char **argv);
 int cmd_wallet(int argc, char **argv);
+int cmd_store(int argc, char **argv);
+int cmd_chain(int argc, char **argv);
 
 #endif

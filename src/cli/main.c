@@ -18,6 +18,8 @@ static const command commands[] = {
     {"tokenizer", cmd_tokenizer, "train a byte-level BPE tokenizer; encode and decode text"},
     {"prep", cmd_prep, "tokenize text files into train/val .npy shards"},
     {"wallet", cmd_wallet, "create or show an ed25519 hotkey"},
+    {"store", cmd_store, "object storage (file:// or S3): put, get, ls, rm, head"},
+    {"chain", cmd_chain, "the local chain: init, register, stake, commit, set-weights, epoch, metagraph"},
 };
 
 static void usage(FILE *out) {
