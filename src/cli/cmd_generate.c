@@ -98,21 +98,20 @@ int cmd_generate(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/tokenizer.json", model_dir);
         tok_path = path;
     }
-    tp_model_config cfg;
     tp_tokenizer *tok = NULL;
     tp_llama *m = NULL;
     uint32_t *ids = NULL;
     int32_t *ctx = NULL;
     size_t n_prompt = 0;
     int rc = 1;
-    if (tp_checkpoint_read_config(model_dir, &cfg, &err) || tp_tokenizer_load(tok_path, &tok, &err)) goto done;
+    if (tp_checkpoint_load_model(model_dir, 1, 0, 0, &m, &err) || tp_tokenizer_load(tok_path, &tok, &err)) goto done;
+    const tp_model_config cfg = m->cfg;
     if (tp_tokenizer_vocab_size(tok) != cfg.vocab_size) {
         tp_fail(&err, TP_ERR_CONFIG, "vocab_size %d of the model does not match the tokenizer %s (%d)", cfg.vocab_size,
                 tok_path, tp_tokenizer_vocab_size(tok));
         goto done;
     }
-    if (tp_llama_create(&cfg, 1, cfg.seq_len, 0, &m, &err) || tp_checkpoint_load_weights(model_dir, m, &err) ||
-        tp_tokenizer_encode(tok, (const uint8_t *)prompt, strlen(prompt), &ids, &n_prompt, &err))
+    if (tp_tokenizer_encode(tok, (const uint8_t *)prompt, strlen(prompt), &ids, &n_prompt, &err))
         goto done;
     size_t cap = n_prompt + (size_t)n_new + 1;
     if (!(ctx = tp_malloc(cap * sizeof *ctx, &err))) goto done;

@@ -106,6 +106,32 @@ tp_status tp_checkpoint_load_optimizer(const char *dir, const tp_layout *L, tp_a
     return st;
 }
 
+tp_status tp_checkpoint_load_model(const char *dir, int max_b, int max_t, int with_grads, tp_llama **out,
+                                   tp_err *err) {
+    tp_model_config cfg;
+    *out = NULL;
+    tp_status st = tp_checkpoint_read_config(dir, &cfg, err);
+    if (!st) st = tp_llama_create(&cfg, max_b, max_t ? max_t : cfg.seq_len, with_grads, out, err);
+    if (!st) st = tp_checkpoint_load_weights(dir, *out, err);
+    if (st) {
+        tp_llama_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+tp_status tp_checkpoint_read_tensors(const char *path, const tp_layout *L, const char *prefix, float *base,
+                                     tp_err *err) {
+    tp_st_file f;
+    tp_status st = tp_st_load(path, file_limit(L, 1), L->n_tensors + 1, &f, err);
+    if (st) return st;
+    const char *const prefixes[] = {prefix};
+    st = reject_extra(&f.st, L, prefixes, 1, path, err);
+    if (!st) st = copy_tensors(&f.st, L, prefix, base, path, err);
+    tp_st_file_free(&f);
+    return st;
+}
+
 static tp_status add_layout(tp_st_writer *w, const tp_layout *L, const float *base, const char *prefix, tp_err *err) {
     for (int i = 0; i < L->n_tensors; i++) {
         const tp_tensor_info *info = &L->tensors[i];

@@ -35,4 +35,14 @@ tp_status tp_checkpoint_save(const char *dir, const tp_llama *m, const tp_adamw 
 tp_status tp_checkpoint_write_tensors(const char *path, const tp_layout *L, const float *base, const char *prefix,
                                       const char *scalar_name, float scalar, tp_err *err);
 
+/* Reads DIR/config.json, builds a model with activations for max_b x max_t (max_t 0: the config's
+ * seq_len) and loads its weights. */
+tp_status tp_checkpoint_load_model(const char *dir, int max_b, int max_t, int with_grads, tp_llama **out,
+                                   tp_err *err);
+
+/* Reads tensors named prefix+<HF name> for every layout tensor from a safetensors file into base
+ * (e.g. a miner's error-feedback state, "ef."). Missing, extra or mis-shaped tensors are errors. */
+tp_status tp_checkpoint_read_tensors(const char *path, const tp_layout *L, const char *prefix, float *base,
+                                     tp_err *err);
+
 #endif

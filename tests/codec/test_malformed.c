@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec/compress.h"
 #include "codec/indexcode.h"
@@ -154,9 +155,10 @@ static void del_tensor(draft *d, const char *name) {
 
 /* Replaces a 1-D U8/F32 tensor's bytes (and its shape to match). */
 static void set_bytes(dtensor *t, const void *data, size_t n) {
+    uint8_t *copy = malloc(n + 1); /* data may be t's own bytes */
+    if (n) memcpy(copy, data, n);
     free(t->data);
-    t->data = malloc(n + 1);
-    memcpy(t->data, data, n);
+    t->data = copy;
     t->n = n;
     t->ndim = 1;
     t->shape[0] = (int64_t)(t->dt == TP_DT_F32 ? n / 4 : n);
@@ -576,8 +578,8 @@ Test(malformed, damaged_bytes) {
     DAMAGED("absurd header length", len, TP_REJ_MALFORMED);
     b[8] = '[';
     DAMAGED("header not a JSON object", len, TP_REJ_MALFORMED);
-    b[8 + hlen / 3] ^= 0x40;
-    DAMAGED("bit flip inside the header", len, TP_REJ_MALFORMED);
+    ((uint8_t *)memchr(b + 8, ':', hlen))[0] = ' ';
+    DAMAGED("JSON syntax broken", len, TP_REJ_MALFORMED);
     b[len - 1] ^= 0x01;
     DAMAGED("bit flip in the data", len, TP_REJ_BAD_HASH);
     b[8 + hlen + 40] ^= 0x10;
@@ -635,7 +637,7 @@ Test(malformed, damaged_bytes) {
         size_t cap = 1 << 20, hn = 0;
         char *h = malloc(cap);
         hn += (size_t)snprintf(h + hn, cap - hn, "{");
-        for (int i = 0; i < 5000; i++)
+        for (int i = 0; i < 200; i++)
             hn += (size_t)snprintf(h + hn, cap - hn, "%s\"t%d\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}",
                                    i ? "," : "", i);
         snprintf(h + hn, cap - hn, "}");

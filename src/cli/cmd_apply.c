@@ -1,0 +1,126 @@
+/* templar apply: aggregates update messages and applies the outer step to a model (DESIGN §7.6-7.7),
+ * as every node does each window. Invalid messages are reported and left out. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_util.h"
+#include "cli/codec_opts.h"
+#include "cli/commands.h"
+#include "codec/aggregate.h"
+#include "codec/validate.h"
+#include "codec/workspace.h"
+#include "core/fileio.h"
+#include "model/checkpoint.h"
+
+static const char usage_text[] =
+    "usage: templar apply --model DIR --out DIR [--outer-lr X] [--window W] [codec options] FILE...\n"
+    "\n"
+    "Validates each update FILE against the model's config and the codec parameters, aggregates the\n"
+    "valid ones (lower-median norm clip, per-coordinate mean, ascending uid order) and writes\n"
+    "theta - outer_lr * aggregate to --out (atomically). Rejected files are named with the reason.\n"
+    "A tensor whose aggregate is not finite is left unchanged and reported.\n"
+    "  --outer-lr X        outer learning rate (default 1.0)\n"
+    "  --window W          require this window in every message\n" CODEC_OPTIONS_HELP;
+
+int cmd_apply(int argc, char **argv) {
+    static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"out", required_argument, 0, 'o'},
+                                         {"outer-lr", required_argument, 0, 'l'}, {"window", required_argument, 0, 'W'},
+                                         {"help", no_argument, 0, 'h'}, CODEC_LONG_OPTIONS, {0, 0, 0, 0}};
+    const char *model_dir = NULL, *out = NULL;
+    double lr = 1.0;
+    tp_codec_params params;
+    tp_codec_params_default(&params);
+    tp_payload_expect exp = {0};
+    int64_t v;
+    int c, r;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if ((r = cli_codec_option("apply", c, optarg, &params))) {
+            if (r == 2) return 2;
+            continue;
+        }
+        switch (c) {
+        case 'm': model_dir = optarg; break;
+        case 'o': out = optarg; break;
+        case 'l':
+            if (cli_parse_f64("apply", "--outer-lr", optarg, &lr)) return 2;
+            break;
+        case 'W':
+            if (cli_parse_i64("apply", "--window", optarg, 0, INT64_MAX, &v)) return 2;
+            exp.check_window = 1;
+            exp.window = (uint64_t)v;
+            break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: return cli_usage("apply", "unknown option");
+        }
+    }
+    if (!model_dir || !out || optind >= argc) return cli_usage("apply", "--model, --out and at least one FILE are required");
+    int n_files = argc - optind;
+    if (n_files > TP_AGG_MAX_PEERS) return cli_usage("apply", "at most %d update files", TP_AGG_MAX_PEERS);
+
+    tp_err err = {0};
+    tp_llama *m = NULL;
+    tp_codec_ws *ws = NULL;
+    tp_payload *pl = calloc((size_t)n_files, sizeof *pl);
+    const tp_update **peers = calloc((size_t)n_files, sizeof *peers);
+    uint32_t *uids = calloc((size_t)n_files, sizeof *uids);
+    uint8_t *skipped = NULL;
+    int rc = 1, n_valid = 0, n_loaded = 0, n_skipped = 0;
+    if (!pl || !peers || !uids) {
+        tp_fail(&err, TP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (tp_codec_params_check(&params, &err) || tp_checkpoint_load_model(model_dir, 1, 2, 0, &m, &err)) goto done;
+    exp.model = &m->cfg;
+    exp.params = &params;
+    for (int i = 0; i < n_files; i++, n_loaded++) {
+        const char *path = argv[optind + i];
+        tp_err perr = {0};
+        tp_status st = tp_payload_load(path, &exp, &pl[i], &perr);
+        if (st == TP_ERR_NOMEM) {
+            err = perr;
+            goto done;
+        }
+        if (st) {
+            printf("rejected %s: %s\n", path, perr.msg);
+            continue;
+        }
+        for (int j = 0; j < n_valid; j++)
+            if (uids[j] == pl[i].info.uid) {
+                printf("rejected %s: uid %u already sent an update\n", path, pl[i].info.uid);
+                st = TP_ERR_FORMAT;
+            }
+        if (st) continue;
+        peers[n_valid] = &pl[i].update;
+        uids[n_valid++] = pl[i].info.uid;
+        printf("accepted %s: uid %u, window %llu\n", path, pl[i].info.uid, (unsigned long long)pl[i].info.window);
+    }
+    if (!n_valid) {
+        tp_fail(&err, TP_ERR_FORMAT, "no valid update among the %d files", n_files);
+        goto done;
+    }
+    if (!(skipped = calloc((size_t)m->layout.n_tensors, 1))) goto done;
+    if (tp_codec_ws_new(0, &ws, &err) || tp_codec_ws_reserve_layout(ws, &m->layout, &params, &err) ||
+        tp_outer_step(m->params, &m->layout, peers, uids, n_valid, (float)lr, ws, skipped, &n_skipped, &err))
+        goto done;
+    for (int i = 0; i < m->layout.n_tensors; i++)
+        if (skipped[i]) printf("skipped %s: its aggregate is not finite\n", m->layout.tensors[i].name);
+    char tok[4200];
+    snprintf(tok, sizeof tok, "%s/tokenizer.json", model_dir);
+    tp_extra_file extra = {"tokenizer.json", tok};
+    if (tp_checkpoint_save(out, m, NULL, NULL, &extra, tp_path_exists(tok) ? 1 : 0, &err)) goto done;
+    printf("applied %d of %d updates (outer lr %g, %d tensors skipped) -> %s\n", n_valid, n_files, lr, n_skipped, out);
+    rc = 0;
+done:
+    if (rc) cli_fail("apply", &err);
+    for (int i = 0; i < n_loaded; i++) tp_payload_free(&pl[i]);
+    free(pl);
+    free(peers);
+    free(uids);
+    free(skipped);
+    tp_codec_ws_free(ws);
+    tp_llama_free(m);
+    return rc;
+}

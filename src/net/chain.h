@@ -1,0 +1,142 @@
+/* The chain (DESIGN §6, §10): blocks and their timestamps, hotkey registration (hotkey → uid),
+ * stake, commitments (a node's bucket and its read credentials), weights, and Yuma consensus every
+ * `tempo` blocks, read back as a metagraph.
+ *
+ * A chain is named by a URI. `local:PATH` is the SQLite ledger (chain_local.c), shared by every
+ * process of a machine; a Subtensor backend can come later behind the same tp_chain handle
+ * (chain_backend.h). A handle is for one thread; open one per process or thread.
+ *
+ * The local ledger trusts whoever can write its file: it does not check signatures. Stake is set by
+ * the operator of the local net. Weights are validated here, before any backend sees them. */
+#ifndef TP_NET_CHAIN_H
+#define TP_NET_CHAIN_H
+
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define TP_HOTKEY_MAX 128
+#define TP_CHAIN_URI_MAX 1024
+#define TP_CHAIN_MAX_UIDS 1024 /* bounds the Yuma matrices (validators × uids) */
+
+typedef struct tp_chain tp_chain;
+
+typedef enum { TP_CLOCK_WALL = 0, TP_CLOCK_LOCKSTEP = 1 } tp_chain_clock;
+
+/* Fixed at creation. */
+typedef struct {
+    int64_t block_time_ms;     /* wall clock: block = floor((now − genesis) / block_time); 12000 */
+    int64_t blocks_per_window; /* window = floor(block / blocks_per_window); 10 */
+    int64_t tempo;             /* Yuma runs at every block that is a multiple of tempo; 100 */
+    tp_chain_clock clock;      /* wall, or lockstep: a counter that tp_chain_advance moves */
+    int64_t max_uids;          /* registrations beyond this are refused; 256 */
+    double permit_stake;       /* validator permit: stake >= permit_stake (> 0); 1 */
+    double kappa;              /* Yuma consensus quorum; 0.5 */
+    double bond_alpha;         /* Yuma bond EMA rate; 0.1 */
+    double emission_per_block; /* each epoch emits tempo × this, split 50/50 (yuma.h); 1 */
+} tp_chain_config;
+
+typedef struct {
+    tp_chain_config cfg;
+    double genesis;           /* wall-clock seconds at creation: the timestamp of block 0 */
+    int64_t block;            /* current block */
+    double block_ts;          /* its timestamp */
+    int64_t window;           /* floor(block / blocks_per_window) */
+    int64_t epochs;           /* epochs run so far */
+    int64_t last_epoch_block; /* the last tempo boundary an epoch ran for (0: none yet) */
+    int64_t n_uids;           /* registered */
+} tp_chain_info;
+
+typedef struct {
+    char uri[TP_CHAIN_URI_MAX];    /* the node's bucket: file://DIR, s3://B, s3+http(s)://HOST/B */
+    char access_key_id[256];       /* read credentials for it; empty when the bucket needs none */
+    char secret_access_key[256];
+    int64_t block;                 /* when it was committed (0 in a commitment being made) */
+} tp_commitment;
+
+typedef struct {
+    int64_t uid;
+    char hotkey[TP_HOTKEY_MAX + 1];
+    double stake;
+    int validator_permit;
+    double rank, consensus, incentive, dividends, emission; /* from the last epoch */
+    int64_t registered_block;
+    int64_t last_update; /* block of the last set_weights (or of registration) */
+    char store[TP_CHAIN_URI_MAX]; /* committed bucket URI, empty if none (credentials: tp_chain_commitment) */
+} tp_neuron;
+
+typedef struct {
+    int64_t block;
+    int64_t epochs;
+    int64_t n;
+    tp_neuron *neurons; /* index = uid */
+} tp_metagraph;
+
+typedef struct {
+    int64_t uid;       /* the validator */
+    int64_t block;     /* when they were set; -1 if never */
+    int64_t n;
+    int64_t *uids;     /* ascending */
+    double *weights;   /* normalised: they sum to 1 */
+} tp_weights;
+
+void tp_chain_config_default(tp_chain_config *cfg);
+/* Checks ranges; names the first bad field. */
+tp_status tp_chain_config_check(const tp_chain_config *cfg, tp_err *err);
+
+/* Creates a new chain; refuses an existing one. */
+tp_status tp_chain_create(const char *uri, const tp_chain_config *cfg, tp_err *err);
+/* Opens an existing chain; a missing, foreign or corrupted ledger is an error naming it. */
+tp_status tp_chain_open(const char *uri, tp_chain **out, tp_err *err);
+void tp_chain_close(tp_chain *c);
+
+static inline int64_t tp_window_of_block(int64_t block, int64_t blocks_per_window) {
+    return blocks_per_window > 0 ? block / blocks_per_window : 0;
+}
+static inline int64_t tp_window_first_block(int64_t window, int64_t blocks_per_window) {
+    return window * blocks_per_window;
+}
+
+/* Configuration, current block, window, epoch count. Also runs any epoch that is due. */
+tp_status tp_chain_info_get(tp_chain *c, tp_chain_info *out, tp_err *err);
+/* Timestamp (wall seconds) of a block. Lockstep: when the counter reached it; a future block is an
+ * error. Wall clock: genesis + block × block_time. */
+tp_status tp_chain_block_timestamp(tp_chain *c, int64_t block, double *ts, tp_err *err);
+
+/* Hotkeys are 1-128 letters and digits (a wallet's hex public key). */
+tp_status tp_chain_check_hotkey(const char *hotkey, tp_err *err);
+/* Registers hotkey under the next free uid; an already registered hotkey keeps its uid (*is_new = 0). */
+tp_status tp_chain_register(tp_chain *c, const char *hotkey, int64_t *uid, int *is_new, tp_err *err);
+/* The uid of a hotkey, or -1 when it is not registered. */
+tp_status tp_chain_uid(tp_chain *c, const char *hotkey, int64_t *uid, tp_err *err);
+/* Sets (not adds) the stake of a registered hotkey: finite and >= 0. */
+tp_status tp_chain_set_stake(tp_chain *c, const char *hotkey, double amount, tp_err *err);
+
+/* Checks a bucket URI's form (scheme and a non-empty rest, no spaces or control characters) and the
+ * credentials (both or neither, printable). */
+tp_status tp_chain_check_commitment(const tp_commitment *cm, tp_err *err);
+tp_status tp_chain_commit(tp_chain *c, const char *hotkey, const tp_commitment *cm, tp_err *err);
+/* *found = 0 when the uid has no commitment. */
+tp_status tp_chain_commitment(tp_chain *c, int64_t uid, tp_commitment *out, int *found, tp_err *err);
+
+/* Sets the weight row of a validator. Refused, each with its own message: lengths that differ, no
+ * weights, a weight that is NaN/infinite or negative, a uid given twice, weights summing to zero, an
+ * unknown uid, a hotkey without a validator permit, a second set in the same window. The chain
+ * normalises the row to sum 1. */
+tp_status tp_chain_set_weights(tp_chain *c, const char *hotkey, const int64_t *uids, int64_t n_uids,
+                               const double *weights, int64_t n_weights, tp_err *err);
+/* The weight row of validator uid (out->n = 0, block = -1 if it never set one). Free with tp_weights_free. */
+tp_status tp_chain_weights(tp_chain *c, int64_t uid, tp_weights *out, tp_err *err);
+void tp_weights_free(tp_weights *w);
+
+/* Every neuron, after running any epoch that is due. Free with tp_metagraph_free. */
+tp_status tp_chain_metagraph(tp_chain *c, tp_metagraph *out, tp_err *err);
+void tp_metagraph_free(tp_metagraph *m);
+
+/* Runs the epochs that are due, then one more Yuma epoch now (outside the tempo schedule). */
+tp_status tp_chain_epoch(tp_chain *c, tp_err *err);
+/* Lockstep clock only: moves the block counter forward by blocks (>= 1), running the epochs whose
+ * boundaries it crosses; *block (may be NULL) receives the new block. */
+tp_status tp_chain_advance(tp_chain *c, int64_t blocks, int64_t *block, tp_err *err);
+
+#endif
