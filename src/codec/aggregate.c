@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec/compress.h"
+#include "core/fileio.h"
 
 static tp_status check_peers(const tp_sparse *const *peers, int P, tp_err *err) {
     if (P < 1 || P > TP_AGG_MAX_PEERS)
@@ -58,7 +59,11 @@ tp_status tp_aggregate_clip(const tp_sparse *const *peers, int P, int bins, floa
                 bad = 1;
                 continue;
             }
-            ss += (double)cnt * ((double)deq[b] * deq[b]);
+            /* Separate statements throughout: no compiler may fuse them into an FMA, so every
+             * build rounds the same way. */
+            double sq = (double)deq[b] * deq[b];
+            double term = (double)cnt * sq;
+            ss += term;
         }
         norm[i] = sqrt(ss);
     }
@@ -80,97 +85,122 @@ typedef struct {
     float lr;
 } sink;
 
-static tp_status aggregate(const tp_sparse *const *peers, int P, const tp_codec_params *p, tp_codec_ws *ws,
-                           const sink *out, int *nonfinite, tp_err *err) {
+/* Clipped value tables, one per peer: v * clip rounded once, as the reference does. *bad is set
+ * when a value some peer sent is not finite. */
+typedef struct {
+    float tab[TP_AGG_MAX_PEERS][TP_CODEC_MAX_BINS];
+} tables;
+
+static tp_status make_tables(const tp_sparse *const *peers, int P, int bins, tables *t, int *bad, tp_err *err) {
+    float clip[TP_AGG_MAX_PEERS];
+    tp_status st = tp_aggregate_clip(peers, P, bins, clip, bad, err);
+    if (st) return st;
+    for (int i = 0; i < P; i++) {
+        float deq[TP_CODEC_MAX_BINS];
+        tp_sparse_dequant_table(peers[i], bins, deq);
+        for (int b = 0; b < TP_CODEC_MAX_BINS; b++) t->tab[i][b] = b < bins ? deq[b] * clip[i] : 0.0f;
+    }
+    return TP_OK;
+}
+
+/* Zeroes the per-thread sums, counts and dense block, which each block then leaves zero again. */
+static void clear_scratch(tp_thread_ws *th, int64_t totalk) {
+    memset(th->dtmp, 0, sizeof(double) * (size_t)totalk);
+    memset(th->cnt, 0, sizeof(uint16_t) * (size_t)totalk);
+    memset(th->bv, 0, sizeof(float) * (size_t)totalk);
+}
+
+/* Aggregates blocks [b0, b1) into the sink; returns non-zero if an aggregated value is not finite. */
+static int aggregate_blocks(const tp_sparse *const *peers, int P, const tables *tb, const tp_dct_plan *plan,
+                            tp_thread_ws *th, const sink *out, int64_t b0, int64_t b1) {
+    const tp_block_geom *g = &peers[0]->geom;
+    const int64_t k = peers[0]->k, totalk = g->totalk;
+    const float lr = out->lr;
+    /* Per block: sums and counts at the positions sent, the mean of each into a dense block, then
+     * the block applied row by row. */
+    double *sum = th->dtmp;
+    uint16_t *cnt = th->cnt;
+    float *dense = th->bv;
+    int nf = 0;
+    for (int64_t b = b0; b < b1; b++) {
+        if (out->theta && b + 1 < b1) {
+            /* A block's rows are short runs far apart, which hardware prefetchers follow poorly:
+             * fetch the next block's rows while this one is summed. */
+            const float *nx = out->theta + tp_block_origin(g, b + 1);
+            for (int64_t r = 0; r < g->br; r++)
+                for (int64_t c = 0; c < g->bc; c += 16) __builtin_prefetch(nx + r * g->cols + c, 1, 1);
+        }
+        for (int i = 0; i < P; i++) {
+            const uint16_t *idx = peers[i]->idx + b * k;
+            const uint8_t *code = peers[i]->codes + b * k;
+            const float *t = tb->tab[i];
+            for (int64_t j = 0; j < k; j++) {
+                sum[idx[j]] += t[code[j]];
+                cnt[idx[j]]++;
+            }
+        }
+        for (int i = 0; i < P; i++) {
+            const uint16_t *idx = peers[i]->idx + b * k;
+            for (int64_t j = 0; j < k; j++) {
+                uint16_t pos = idx[j];
+                if (!cnt[pos]) continue; /* done via an earlier peer */
+                /* Most coordinates come from one peer: its value needs no division. */
+                float a = cnt[pos] == 1 ? (float)sum[pos] : (float)(sum[pos] / cnt[pos]);
+                nf |= !isfinite(a);
+                dense[pos] = a;
+                sum[pos] = 0;
+                cnt[pos] = 0;
+            }
+        }
+        if (plan) {
+            /* The sums are all zero again, so their buffer can lend itself as the transform's
+             * temporary as long as it is cleared after. */
+            tp_dct_inverse(plan, dense, dense, sum);
+            memset(sum, 0, sizeof(double) * (size_t)totalk);
+            for (int64_t i = 0; i < totalk; i++) nf |= !isfinite(dense[i]);
+        }
+        /* Whole rows, in order: streaming beats scattered updates even though most entries are
+         * zero, and theta - lr * 0 is theta exactly (lr >= 0). */
+        int64_t origin = tp_block_origin(g, b);
+        for (int64_t r = 0; r < g->br; r++) {
+            float *d = dense + r * g->bc;
+            if (out->agg) memcpy(out->agg + origin + r * g->cols, d, sizeof(float) * (size_t)g->bc);
+            if (out->theta) {
+                float *row = out->theta + origin + r * g->cols;
+                for (int64_t c = 0; c < g->bc; c++) {
+                    float step = lr * d[c];
+                    row[c] = row[c] - step;
+                }
+            }
+            memset(d, 0, sizeof(float) * (size_t)g->bc);
+        }
+    }
+    return nf;
+}
+
+/* One tensor with every thread of the workspace on its blocks. */
+static tp_status aggregate_shared(const tp_sparse *const *peers, int P, const tp_codec_params *p, tp_codec_ws *ws,
+                                  const sink *out, int *nonfinite, tp_err *err) {
     tp_status st = check_peers(peers, P, err);
     if (st) return st;
     const tp_block_geom *g = &peers[0]->geom;
-    const int64_t k = peers[0]->k, nb = g->nblocks, totalk = g->totalk;
+    const int64_t nb = g->nblocks, totalk = g->totalk;
     if ((st = tp_codec_ws_reserve(ws, totalk, 1, p->bins, err))) return st;
     const tp_dct_plan *plan = NULL;
     if (p->use_dct && (st = tp_codec_ws_dct(ws, (int)g->br, (int)g->bc, &plan, err))) return st;
-
-    float clip[TP_AGG_MAX_PEERS];
+    tables tb;
     int bad = 0;
-    if ((st = tp_aggregate_clip(peers, P, p->bins, clip, &bad, err))) return st;
+    if ((st = make_tables(peers, P, p->bins, &tb, &bad, err))) return st;
     if (bad) {
         *nonfinite = 1;
         if (out->theta) return TP_OK; /* left unchanged */
     }
-    /* Clipped value tables, one per peer: v * clip rounded once, as the reference does. */
-    float tab[TP_AGG_MAX_PEERS][TP_CODEC_MAX_BINS];
-    for (int i = 0; i < P; i++) {
-        float deq[TP_CODEC_MAX_BINS];
-        tp_sparse_dequant_table(peers[i], p->bins, deq);
-        for (int b = 0; b < TP_CODEC_MAX_BINS; b++) tab[i][b] = b < p->bins ? deq[b] * clip[i] : 0.0f;
-    }
-    const float lr = out->lr;
     int nf = 0;
 #pragma omp parallel num_threads(ws->nthreads) if (nb > 1) reduction(| : nf)
     {
-        tp_thread_ws *th = &ws->th[omp_get_thread_num()];
-        /* Per block: sums and counts at the positions sent, the mean of each into a dense block,
-         * then the block applied row by row. Sums, counts and the dense block are zero between
-         * blocks: each block clears what it set. */
-        double *sum = th->dtmp;
-        uint16_t *cnt = th->cnt;
-        float *dense = th->bv;
-        memset(sum, 0, sizeof(double) * (size_t)totalk);
-        memset(cnt, 0, sizeof(uint16_t) * (size_t)totalk);
-        memset(dense, 0, sizeof(float) * (size_t)totalk);
-#pragma omp for schedule(static)
-        for (int64_t b = 0; b < nb; b++) {
-            if (out->theta && b + 1 < nb) {
-                /* A block's rows are short runs far apart, which hardware prefetchers follow
-                 * poorly: fetch the next block's rows while this one is summed. */
-                const float *nx = out->theta + tp_block_origin(g, b + 1);
-                for (int64_t r = 0; r < g->br; r++)
-                    for (int64_t c = 0; c < g->bc; c += 16) __builtin_prefetch(nx + r * g->cols + c, 1, 1);
-            }
-            for (int i = 0; i < P; i++) {
-                const uint16_t *idx = peers[i]->idx + b * k;
-                const uint8_t *code = peers[i]->codes + b * k;
-                const float *t = tab[i];
-                for (int64_t j = 0; j < k; j++) {
-                    sum[idx[j]] += t[code[j]];
-                    cnt[idx[j]]++;
-                }
-            }
-            for (int i = 0; i < P; i++) {
-                const uint16_t *idx = peers[i]->idx + b * k;
-                for (int64_t j = 0; j < k; j++) {
-                    uint16_t pos = idx[j];
-                    if (!cnt[pos]) continue; /* done via an earlier peer */
-                    float a = (float)(sum[pos] / cnt[pos]);
-                    nf |= !isfinite(a);
-                    dense[pos] = a;
-                    sum[pos] = 0;
-                    cnt[pos] = 0;
-                }
-            }
-            if (plan) {
-                /* The sums are all zero again, so their buffer can lend itself as the transform's
-                 * temporary as long as it is cleared after. */
-                tp_dct_inverse(plan, dense, dense, sum);
-                memset(sum, 0, sizeof(double) * (size_t)totalk);
-                for (int64_t i = 0; i < totalk; i++) nf |= !isfinite(dense[i]);
-            }
-            /* Whole rows, in order: streaming beats scattered updates even though most entries
-             * are zero, and theta - lr * 0 is theta exactly (lr >= 0). */
-            int64_t origin = tp_block_origin(g, b);
-            for (int64_t r = 0; r < g->br; r++) {
-                float *d = dense + r * g->bc;
-                if (out->agg) memcpy(out->agg + origin + r * g->cols, d, sizeof(float) * (size_t)g->bc);
-                if (out->theta) {
-                    float *th_row = out->theta + origin + r * g->cols;
-                    for (int64_t c = 0; c < g->bc; c++) {
-                        float step = lr * d[c];
-                        th_row[c] = th_row[c] - step;
-                    }
-                }
-                memset(d, 0, sizeof(float) * (size_t)g->bc);
-            }
-        }
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        clear_scratch(&ws->th[t], totalk);
+        nf |= aggregate_blocks(peers, P, &tb, plan, &ws->th[t], out, nb * t / nt, nb * (t + 1) / nt);
     }
     if (nf) *nonfinite = 1;
     return TP_OK;
@@ -180,15 +210,22 @@ tp_status tp_aggregate_tensor(const tp_sparse *const *peers, int P, const tp_cod
                               float *agg, int *nonfinite, tp_err *err) {
     *nonfinite = 0;
     sink out = {.agg = agg};
-    return aggregate(peers, P, p, ws, &out, nonfinite, err);
+    return aggregate_shared(peers, P, p, ws, &out, nonfinite, err);
+}
+
+static tp_status check_lr(float lr, tp_err *err) {
+    if (!(lr >= 0 && lr <= 1e6))
+        return tp_fail(err, TP_ERR_ARG, "outer step: learning rate %g is not in [0, 1e6]", (double)lr);
+    return TP_OK;
 }
 
 tp_status tp_outer_step_tensor(float *theta, const tp_sparse *const *peers, int P, const tp_codec_params *p, float lr,
                                tp_codec_ws *ws, int *skipped, tp_err *err) {
     *skipped = 0;
-    if (!(lr >= 0 && lr <= 1e6)) return tp_fail(err, TP_ERR_ARG, "outer step: learning rate %g is not in [0, 1e6]", (double)lr);
+    tp_status st = check_lr(lr, err);
+    if (st) return st;
     sink out = {.theta = theta, .lr = lr};
-    return aggregate(peers, P, p, ws, &out, skipped, err);
+    return aggregate_shared(peers, P, p, ws, &out, skipped, err);
 }
 
 tp_status tp_outer_step(float *theta, const tp_layout *L, const tp_update *const *peers, const uint32_t *uids, int P,
@@ -218,16 +255,77 @@ tp_status tp_outer_step(float *theta, const tp_layout *L, const tp_update *const
             return tp_fail(err, TP_ERR_ARG, "outer step: message of uid %u uses other codec parameters",
                            (unsigned)uids[i]);
     }
-    for (int t = 0; t < L->n_tensors; t++) {
+    tp_status st = check_lr(lr, err);
+    if (st) return st;
+    const tp_codec_params *p = &peers[0]->params;
+    const int n = L->n_tensors;
+    /* All peers' tensors must match the model before anything is touched. */
+    int64_t max_totalk = 1;
+    for (int t = 0; t < n; t++) {
+        for (int i = 0; i < P; i++) {
+            const tp_sparse *s = &peers[i]->t[t];
+            if ((size_t)s->geom.numel != L->tensors[t].count || s->k != tp_codec_k(p, s->geom.totalk))
+                return tp_fail(err, TP_ERR_ARG, "outer step: uid %u's tensor %d does not match '%s'", (unsigned)uids[i],
+                               t, L->tensors[t].name);
+            const tp_sparse *pair[2] = {&peers[0]->t[t], s};
+            if (i && (st = check_peers(pair, 2, err))) return tp_wrap(err, "tensor '%s'", L->tensors[t].name);
+        }
+        max_totalk = peers[0]->t[t].geom.totalk > max_totalk ? peers[0]->t[t].geom.totalk : max_totalk;
+    }
+    if ((st = tp_codec_ws_reserve(ws, max_totalk, 1, p->bins, err))) return st;
+    int *sched = tp_malloc(sizeof(int) * (size_t)(n ? n : 1), err);
+    const tp_block_geom **geoms = tp_malloc(sizeof *geoms * (size_t)(n ? n : 1), err);
+    int *skip = tp_calloc((size_t)(n ? n : 1), sizeof *skip, err);
+    if (!sched || !geoms || !skip) {
+        free(sched);
+        free(geoms);
+        free(skip);
+        return TP_ERR_NOMEM;
+    }
+    for (int t = 0; t < n; t++) geoms[t] = &peers[0]->t[t].geom;
+    int shared = tp_codec_schedule(geoms, n, ws->nthreads, p->use_dct, sched);
+    sink out = {.lr = lr};
+    for (int o = 0; o < shared && !st; o++) {
+        int t = sched[o];
         const tp_sparse *ps[TP_AGG_MAX_PEERS];
         for (int i = 0; i < P; i++) ps[i] = &peers[order[i]]->t[t];
-        if ((size_t)ps[0]->geom.numel != L->tensors[t].count)
-            return tp_fail(err, TP_ERR_ARG, "outer step: tensor %d does not match '%s'", t, L->tensors[t].name);
-        int skip = 0;
-        tp_status st = tp_outer_step_tensor(theta + L->tensors[t].offset, ps, P, &peers[0]->params, lr, ws, &skip, err);
-        if (st) return tp_wrap(err, "tensor '%s'", L->tensors[t].name);
-        if (skipped) skipped[t] = (uint8_t)skip;
-        if (skip && n_skipped) (*n_skipped)++;
+        out.theta = theta + L->tensors[t].offset;
+        st = aggregate_shared(ps, P, p, ws, &out, &skip[t], err);
     }
-    return TP_OK;
+    if (!st) {
+        int failed = 0;
+#pragma omp parallel num_threads(ws->nthreads)
+        {
+            tp_thread_ws *th = &ws->th[omp_get_thread_num()];
+            clear_scratch(th, max_totalk);
+#pragma omp for schedule(dynamic, 1)
+            for (int o = shared; o < n; o++) {
+                int t = sched[o];
+                const tp_sparse *ps[TP_AGG_MAX_PEERS];
+                for (int i = 0; i < P; i++) ps[i] = &peers[order[i]]->t[t];
+                tables tb;
+                int bad = 0;
+                if (make_tables(ps, P, p->bins, &tb, &bad, NULL)) {
+#pragma omp atomic write
+                    failed = 1;
+                    continue;
+                }
+                if (bad) {
+                    skip[t] = 1; /* left unchanged */
+                    continue;
+                }
+                sink o1 = {.theta = theta + L->tensors[t].offset, .lr = lr};
+                if (aggregate_blocks(ps, P, &tb, NULL, th, &o1, 0, ps[0]->geom.nblocks)) skip[t] = 1;
+            }
+        }
+        if (failed) st = tp_fail(err, TP_ERR_INTERNAL, "outer step: peers do not match");
+    }
+    for (int t = 0; t < n && !st; t++) {
+        if (skipped) skipped[t] = (uint8_t)skip[t];
+        if (skip[t] && n_skipped) (*n_skipped)++;
+    }
+    free(sched);
+    free(geoms);
+    free(skip);
+    return st;
 }

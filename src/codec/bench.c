@@ -123,13 +123,24 @@ tp_status tp_codec_bench(const tp_model_config *m, const tp_codec_params *p, int
     for (int r = 0; r < reps; r++) {
         const tp_update *peers[TP_BENCH_PEERS];
         uint32_t uids[TP_BENCH_PEERS];
-        double t0 = tp_now();
+        tp_payload_expect exps[TP_BENCH_PEERS];
+        tp_status sts[TP_BENCH_PEERS];
+        tp_err errs[TP_BENCH_PEERS];
+        const uint8_t *bufs[TP_BENCH_PEERS];
         for (int i = 0; i < TP_BENCH_PEERS; i++) {
-            exp.uid = (uint32_t)i;
-            if ((st = tp_payload_read(payload[i], plen[i], &exp, &got[i], err))) goto done;
+            exps[i] = exp;
+            exps[i].uid = (uint32_t)i;
+            bufs[i] = payload[i];
             peers[i] = &got[i].update;
             uids[i] = (uint32_t)i;
         }
+        double t0 = tp_now();
+        tp_payload_read_many(bufs, plen, exps, TP_BENCH_PEERS, got, sts, errs);
+        for (int i = 0; i < TP_BENCH_PEERS; i++)
+            if (sts[i]) {
+                st = tp_fail(err, sts[i], "bench: peer %d: %s", i, errs[i].msg);
+                goto done;
+            }
         int skipped = 0;
         if ((st = tp_outer_step(theta, &L, peers, uids, TP_BENCH_PEERS, 1.0f, ws, NULL, &skipped, err))) goto done;
         double t = tp_now() - t0;

@@ -6,12 +6,13 @@
 
 #include "codec/quantize.h"
 #include "codec/select.h"
+#include "core/fileio.h"
 
 #ifdef __AVX2__
 #include <immintrin.h>
 #endif
 
-/* How compress_core treats its input: read-only (plain compression) or as error-feedback state. */
+/* How the compressor treats its input: read-only (plain compression) or as error-feedback state. */
 typedef struct {
     float *e;           /* EF state, updated in place; NULL for plain compression */
     const float *x;     /* plain input */
@@ -133,150 +134,187 @@ static uint32_t next_threshold(uint32_t T) {
     return x.u;
 }
 
-static tp_status compress_core(const source *src, const tp_codec_params *p, tp_codec_ws *ws, tp_sparse *s,
-                               tp_err *err) {
+/* Selection over blocks [b0, b1) of s: positions into s->idx, their values into vals; sets *bad
+ * if a block holds a non-finite value. */
+static void select_blocks(const source *src, const tp_dct_plan *plan, tp_sparse *s, float *vals, tp_thread_ws *th,
+                          int64_t b0, int64_t b1, int *bad) {
     const tp_block_geom *g = &s->geom;
-    const int64_t k = s->k, nb = g->nblocks, totalk = g->totalk, nvals = nb * k;
-    if (k != tp_codec_k(p, totalk)) return tp_fail(err, TP_ERR_ARG, "codec: tensor '%s' sized for another k", s->name);
-    tp_status st = tp_codec_ws_reserve(ws, totalk, nvals, p->bins, err);
-    if (st) return st;
-    const tp_dct_plan *plan = NULL;
-    if (p->use_dct && (st = tp_codec_ws_dct(ws, (int)g->br, (int)g->bc, &plan, err))) return st;
-
-    int bad = 0;
-    float *vals = ws->vals;
+    const int64_t k = s->k, totalk = g->totalk;
     const uint64_t inv = tp_pos_inv(g->bc);
     /* Gathering more candidates than this costs more than sampling a threshold. */
     const int cap = (int)(totalk / 8 > 4 * k ? totalk / 8 : 4 * k);
-#pragma omp parallel num_threads(ws->nthreads) if (nb > 1)
-    {
-        tp_thread_ws *th = &ws->th[omp_get_thread_num()];
-        th->t_est = 0;
-#pragma omp for schedule(static)
-        for (int64_t b = 0; b < nb; b++) {
-            uint32_t mx = 0;
-            int m = -1;
-            if (plan) {
-                load_block(src, g, b, th);
-                tp_dct_forward(plan, th->bv, th->bv, th->dtmp);
-                for (int64_t i = 0; i < totalk; i++) {
-                    uint32_t key = tp_mag_key(th->bv[i]);
-                    th->bk[i] = key;
-                    mx = key > mx ? key : mx;
-                }
-            } else {
-                m = scan_block(src, g, b, k < totalk ? th->t_est : 0, cap, th, &mx);
+    th->t_est = 0;
+    for (int64_t b = b0; b < b1; b++) {
+        uint32_t mx = 0;
+        int m = -1;
+        if (plan) {
+            load_block(src, g, b, th);
+            tp_dct_forward(plan, th->bv, th->bv, th->dtmp);
+            for (int64_t i = 0; i < totalk; i++) {
+                uint32_t key = tp_mag_key(th->bv[i]);
+                th->bk[i] = key;
+                mx = key > mx ? key : mx;
             }
-            uint16_t *idx = s->idx + b * k;
-            float *v = vals + b * k;
-            if (mx >= TP_KEY_INF) {
-#pragma omp atomic write
-                bad = 1;
-                for (int64_t j = 0; j < k; j++) idx[j] = (uint16_t)j;
-            } else if (mx == 0) {
-                /* All zero (a null round): ties all the way, so the lowest positions. */
-                for (int64_t j = 0; j < k; j++) idx[j] = (uint16_t)j;
-            } else {
-                uint32_t T = tp_select_topk(th->bk, (int)totalk, (int)k, m, idx, th->cpos, th->ckey, th->ktmp);
-                th->t_est = next_threshold(T);
-            }
-            if (plan) {
-                for (int64_t j = 0; j < k; j++) v[j] = th->bv[idx[j]];
-            } else {
-                const float *base = (src->e ? src->e : src->x) + tp_block_origin(g, b);
-                for (int64_t j = 0; j < k; j++) {
-                    int64_t r = tp_pos_row(idx[j], inv);
-                    v[j] = base[r * g->cols + (idx[j] - r * g->bc)];
-                }
+        } else {
+            m = scan_block(src, g, b, k < totalk ? th->t_est : 0, cap, th, &mx);
+        }
+        uint16_t *idx = s->idx + b * k;
+        float *v = vals + b * k;
+        if (mx >= TP_KEY_INF) {
+            *bad = 1;
+            for (int64_t j = 0; j < k; j++) idx[j] = (uint16_t)j;
+        } else if (mx == 0) {
+            /* All zero (a null round): ties all the way, so the lowest positions. */
+            for (int64_t j = 0; j < k; j++) idx[j] = (uint16_t)j;
+        } else {
+            uint32_t T = tp_select_topk(th->bk, (int)totalk, (int)k, m, idx, th->cpos, th->ckey, th->ktmp);
+            th->t_est = next_threshold(T);
+        }
+        if (plan) {
+            for (int64_t j = 0; j < k; j++) v[j] = th->bv[idx[j]];
+        } else {
+            const float *base = (src->e ? src->e : src->x) + tp_block_origin(g, b);
+            for (int64_t j = 0; j < k; j++) {
+                int64_t r = tp_pos_row(idx[j], inv);
+                v[j] = base[r * g->cols + (idx[j] - r * g->bc)];
             }
         }
     }
-    if (bad) return tp_fail(err, TP_ERR_NUMERIC, "codec: tensor '%s' holds a non-finite value", s->name);
+}
 
-    tp_quant q;
-    tp_quantize(vals, nvals, p->bins, p->range, s->codes, &q, ws->qscratch, ws->nthreads);
-    s->shift = q.shift;
-    s->scale = q.scale;
-    memcpy(s->lookup, q.lookup, sizeof s->lookup);
-    if (!src->e) return TP_OK;
-
-    /* e <- e - decompress(s). */
+/* e <- e - decompress(s) over blocks [b0, b1). */
+static void feedback_blocks(const source *src, const tp_dct_plan *plan, const tp_codec_params *p, const tp_sparse *s,
+                            tp_thread_ws *th, int64_t b0, int64_t b1) {
+    const tp_block_geom *g = &s->geom;
+    const int64_t k = s->k;
+    const uint64_t inv = tp_pos_inv(g->bc);
     float deq[TP_CODEC_MAX_BINS];
     tp_sparse_dequant_table(s, p->bins, deq);
-#pragma omp parallel num_threads(ws->nthreads) if (nb > 1)
-    {
-        tp_thread_ws *th = &ws->th[omp_get_thread_num()];
-#pragma omp for schedule(static)
-        for (int64_t b = 0; b < nb; b++) {
-            const uint16_t *idx = s->idx + b * k;
-            const uint8_t *code = s->codes + b * k;
-            int64_t origin = tp_block_origin(g, b);
-            if (!plan) {
-                for (int64_t j = 0; j < k; j++) {
-                    int64_t r = tp_pos_row(idx[j], inv), c = idx[j] - r * g->bc;
-                    float *e = src->e + origin + r * g->cols + c;
-                    *e = *e - deq[code[j]];
-                }
-            } else {
-                memset(th->bv, 0, sizeof(float) * (size_t)totalk);
-                for (int64_t j = 0; j < k; j++) th->bv[idx[j]] = deq[code[j]];
-                tp_dct_inverse(plan, th->bv, th->bv, th->dtmp);
-                for (int64_t r = 0; r < g->br; r++) {
-                    float *e = src->e + origin + r * g->cols;
-                    const float *t = th->bv + r * g->bc;
-                    for (int64_t c = 0; c < g->bc; c++) e[c] = e[c] - t[c];
-                }
+    for (int64_t b = b0; b < b1; b++) {
+        const uint16_t *idx = s->idx + b * k;
+        const uint8_t *code = s->codes + b * k;
+        int64_t origin = tp_block_origin(g, b);
+        if (!plan) {
+            for (int64_t j = 0; j < k; j++) {
+                int64_t r = tp_pos_row(idx[j], inv), c = idx[j] - r * g->bc;
+                float *e = src->e + origin + r * g->cols + c;
+                *e = *e - deq[code[j]];
+            }
+        } else {
+            memset(th->bv, 0, sizeof(float) * (size_t)g->totalk);
+            for (int64_t j = 0; j < k; j++) th->bv[idx[j]] = deq[code[j]];
+            tp_dct_inverse(plan, th->bv, th->bv, th->dtmp);
+            for (int64_t r = 0; r < g->br; r++) {
+                float *e = src->e + origin + r * g->cols;
+                const float *t = th->bv + r * g->bc;
+                for (int64_t c = 0; c < g->bc; c++) e[c] = e[c] - t[c];
             }
         }
+    }
+}
+
+static void finish_quant(const tp_quant *q, tp_sparse *s) {
+    s->shift = q->shift;
+    s->scale = q->scale;
+    memcpy(s->lookup, q->lookup, sizeof s->lookup);
+}
+
+/* One tensor on the calling thread alone (th is its scratch). The workspace must be reserved. */
+static int compress_serial(const source *src, const tp_codec_params *p, tp_thread_ws *th, tp_sparse *s) {
+    int bad = 0;
+    select_blocks(src, NULL, s, th->vals, th, 0, s->geom.nblocks, &bad);
+    if (bad) return -1;
+    tp_quant q;
+    tp_quantize(th->vals, s->geom.nblocks * s->k, p->bins, p->range, s->codes, &q, th->qscratch, 1);
+    finish_quant(&q, s);
+    if (src->e) feedback_blocks(src, NULL, p, s, th, 0, s->geom.nblocks);
+    return 0;
+}
+
+/* One tensor with every thread of the workspace on its blocks. */
+static tp_status compress_shared(const source *src, const tp_codec_params *p, tp_codec_ws *ws, tp_sparse *s,
+                                 tp_err *err) {
+    const tp_block_geom *g = &s->geom;
+    const int64_t k = s->k, nb = g->nblocks, totalk = g->totalk;
+    if (k != tp_codec_k(p, totalk)) return tp_fail(err, TP_ERR_ARG, "codec: tensor '%s' sized for another k", s->name);
+    tp_status st = tp_codec_ws_reserve(ws, totalk, nb * k, p->bins, err);
+    if (st) return st;
+    const tp_dct_plan *plan = NULL;
+    if (p->use_dct && (st = tp_codec_ws_dct(ws, (int)g->br, (int)g->bc, &plan, err))) return st;
+    const int T = ws->nthreads;
+    float *vals = ws->th[0].vals;
+    int bad = 0;
+#pragma omp parallel num_threads(T) if (nb > 1) reduction(| : bad)
+    {
+        /* Contiguous block ranges: a thread's blocks are neighbours in memory. */
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        select_blocks(src, plan, s, vals, &ws->th[t], nb * t / nt, nb * (t + 1) / nt, &bad);
+    }
+    if (bad) return tp_fail(err, TP_ERR_NUMERIC, "codec: tensor '%s' holds a non-finite value", s->name);
+    tp_quant q;
+    tp_quantize(vals, nb * k, p->bins, p->range, s->codes, &q, ws->th[0].qscratch, T);
+    finish_quant(&q, s);
+    if (!src->e) return TP_OK;
+#pragma omp parallel num_threads(T) if (nb > 1)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        feedback_blocks(src, plan, p, s, &ws->th[t], nb * t / nt, nb * (t + 1) / nt);
     }
     return TP_OK;
 }
 
 tp_status tp_compress_tensor(const float *x, const tp_codec_params *p, tp_codec_ws *ws, tp_sparse *s, tp_err *err) {
     source src = {.x = x};
-    return compress_core(&src, p, ws, s, err);
+    return compress_shared(&src, p, ws, s, err);
 }
 
 tp_status tp_ef_compress_tensor(float *e, const float *delta, float beta, float lambda, const tp_codec_params *p,
                                 tp_codec_ws *ws, tp_sparse *s, tp_err *err) {
     source src = {.e = e, .delta = delta, .beta = beta, .lambda = lambda};
-    return compress_core(&src, p, ws, s, err);
+    return compress_shared(&src, p, ws, s, err);
+}
+
+/* Dense reconstruction of blocks [b0, b1). */
+static void decompress_blocks(const tp_sparse *s, const tp_codec_params *p, const tp_dct_plan *plan, tp_thread_ws *th,
+                              float *out, int64_t b0, int64_t b1) {
+    const tp_block_geom *g = &s->geom;
+    const int64_t k = s->k;
+    const uint64_t inv = tp_pos_inv(g->bc);
+    float deq[TP_CODEC_MAX_BINS];
+    tp_sparse_dequant_table(s, p->bins, deq);
+    for (int64_t b = b0; b < b1; b++) {
+        const uint16_t *idx = s->idx + b * k;
+        const uint8_t *code = s->codes + b * k;
+        float *o = out + tp_block_origin(g, b);
+        if (!plan) {
+            /* Zeroing the block's rows brings them into cache for the scatter that follows. */
+            for (int64_t r = 0; r < g->br; r++) memset(o + r * g->cols, 0, sizeof(float) * (size_t)g->bc);
+            for (int64_t j = 0; j < k; j++) {
+                int64_t r = tp_pos_row(idx[j], inv);
+                o[r * g->cols + (idx[j] - r * g->bc)] = deq[code[j]];
+            }
+        } else {
+            memset(th->bv, 0, sizeof(float) * (size_t)g->totalk);
+            for (int64_t j = 0; j < k; j++) th->bv[idx[j]] = deq[code[j]];
+            tp_dct_inverse(plan, th->bv, th->bv, th->dtmp);
+            for (int64_t r = 0; r < g->br; r++)
+                memcpy(o + r * g->cols, th->bv + r * g->bc, sizeof(float) * (size_t)g->bc);
+        }
+    }
 }
 
 tp_status tp_decompress_tensor(const tp_sparse *s, const tp_codec_params *p, tp_codec_ws *ws, float *out,
                                tp_err *err) {
     const tp_block_geom *g = &s->geom;
-    const int64_t k = s->k, nb = g->nblocks, totalk = g->totalk;
-    tp_status st = tp_codec_ws_reserve(ws, totalk, 1, p->bins, err);
+    const int64_t nb = g->nblocks;
+    tp_status st = tp_codec_ws_reserve(ws, g->totalk, 1, p->bins, err);
     if (st) return st;
     const tp_dct_plan *plan = NULL;
     if (p->use_dct && (st = tp_codec_ws_dct(ws, (int)g->br, (int)g->bc, &plan, err))) return st;
-    float deq[TP_CODEC_MAX_BINS];
-    tp_sparse_dequant_table(s, p->bins, deq);
-    const uint64_t inv = tp_pos_inv(g->bc);
 #pragma omp parallel num_threads(ws->nthreads) if (nb > 1)
     {
-        tp_thread_ws *th = &ws->th[omp_get_thread_num()];
-#pragma omp for schedule(static)
-        for (int64_t b = 0; b < nb; b++) {
-            const uint16_t *idx = s->idx + b * k;
-            const uint8_t *code = s->codes + b * k;
-            float *o = out + tp_block_origin(g, b);
-            if (!plan) {
-                /* Zeroing the block's rows brings them into cache for the scatter that follows. */
-                for (int64_t r = 0; r < g->br; r++) memset(o + r * g->cols, 0, sizeof(float) * (size_t)g->bc);
-                for (int64_t j = 0; j < k; j++) {
-                    int64_t r = tp_pos_row(idx[j], inv);
-                    o[r * g->cols + (idx[j] - r * g->bc)] = deq[code[j]];
-                }
-            } else {
-                memset(th->bv, 0, sizeof(float) * (size_t)totalk);
-                for (int64_t j = 0; j < k; j++) th->bv[idx[j]] = deq[code[j]];
-                tp_dct_inverse(plan, th->bv, th->bv, th->dtmp);
-                for (int64_t r = 0; r < g->br; r++)
-                    memcpy(o + r * g->cols, th->bv + r * g->bc, sizeof(float) * (size_t)g->bc);
-            }
-        }
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        decompress_blocks(s, p, plan, &ws->th[t], out, nb * t / nt, nb * (t + 1) / nt);
     }
     return TP_OK;
 }
@@ -285,32 +323,103 @@ static tp_status check_layout(const tp_update *u, const tp_layout *L, tp_err *er
     if (u->n != L->n_tensors)
         return tp_fail(err, TP_ERR_ARG, "codec: message has %d tensors, layout %d", u->n, L->n_tensors);
     for (int i = 0; i < u->n; i++)
-        if ((size_t)u->t[i].geom.numel != L->tensors[i].count)
+        if ((size_t)u->t[i].geom.numel != L->tensors[i].count ||
+            u->t[i].k != tp_codec_k(&u->params, u->t[i].geom.totalk))
             return tp_fail(err, TP_ERR_ARG, "codec: tensor %d of the message does not match '%s'", i,
                            L->tensors[i].name);
     return TP_OK;
 }
 
+/* The order of tp_codec_schedule for a message; returns the number of shared tensors, or -1. */
+static int schedule(const tp_update *u, tp_codec_ws *ws, int *order, tp_err *err) {
+    const tp_block_geom **geoms = tp_malloc(sizeof *geoms * (size_t)(u->n ? u->n : 1), err);
+    if (!geoms) return -1;
+    for (int i = 0; i < u->n; i++) geoms[i] = &u->t[i].geom;
+    int shared = tp_codec_schedule(geoms, u->n, ws->nthreads, u->params.use_dct, order);
+    free(geoms);
+    return shared;
+}
+
+/* Reserves the workspace for every tensor of u, so that nothing allocates inside the loops. */
+static tp_status reserve_for(const tp_update *u, tp_codec_ws *ws, tp_err *err) {
+    int64_t max_totalk = 1, max_vals = 1;
+    for (int i = 0; i < u->n; i++) {
+        max_totalk = u->t[i].geom.totalk > max_totalk ? u->t[i].geom.totalk : max_totalk;
+        int64_t nv = u->t[i].geom.nblocks * u->t[i].k;
+        max_vals = nv > max_vals ? nv : max_vals;
+    }
+    return tp_codec_ws_reserve(ws, max_totalk, max_vals, u->params.bins, err);
+}
+
+static tp_status compress_model(const source *src0, const tp_layout *L, tp_codec_ws *ws, tp_update *u, tp_err *err) {
+    tp_status st = check_layout(u, L, err);
+    if (st || (st = reserve_for(u, ws, err))) return st;
+    int *order = tp_malloc(sizeof(int) * (size_t)(u->n ? u->n : 1), err);
+    if (!order) return TP_ERR_NOMEM;
+    int shared = schedule(u, ws, order, err);
+    if (shared < 0) {
+        free(order);
+        return TP_ERR_NOMEM;
+    }
+    for (int o = 0; o < shared && !st; o++) {
+        int i = order[o];
+        source src = *src0;
+        size_t off = L->tensors[i].offset;
+        if (src.e) src.e += off;
+        if (src.x) src.x += off;
+        if (src.delta) src.delta += off;
+        st = compress_shared(&src, &u->params, ws, &u->t[i], err);
+    }
+    if (st) {
+        free(order);
+        return st;
+    }
+    int bad = -1;
+#pragma omp parallel for num_threads(ws->nthreads) schedule(dynamic, 1)
+    for (int o = shared; o < u->n; o++) {
+        int i = order[o];
+        source src = *src0;
+        size_t off = L->tensors[i].offset;
+        if (src.e) src.e += off;
+        if (src.x) src.x += off;
+        if (src.delta) src.delta += off;
+        if (compress_serial(&src, &u->params, &ws->th[omp_get_thread_num()], &u->t[i])) {
+#pragma omp critical(tp_compress_bad)
+            if (bad < 0 || i < bad) bad = i;
+        }
+    }
+    free(order);
+    if (bad >= 0) return tp_fail(err, TP_ERR_NUMERIC, "codec: tensor '%s' holds a non-finite value", u->t[bad].name);
+    return TP_OK;
+}
+
 tp_status tp_ef_compress_model(float *e, const float *delta, float beta, float lambda, const tp_layout *L,
                                tp_codec_ws *ws, tp_update *u, tp_err *err) {
-    tp_status st = check_layout(u, L, err);
-    for (int i = 0; !st && i < u->n; i++) {
-        size_t off = L->tensors[i].offset;
-        st = tp_ef_compress_tensor(e + off, delta ? delta + off : NULL, beta, lambda, &u->params, ws, &u->t[i], err);
-    }
-    return st;
+    source src = {.e = e, .delta = delta, .beta = beta, .lambda = lambda};
+    return compress_model(&src, L, ws, u, err);
 }
 
 tp_status tp_compress_model(const float *x, const tp_layout *L, tp_codec_ws *ws, tp_update *u, tp_err *err) {
-    tp_status st = check_layout(u, L, err);
-    for (int i = 0; !st && i < u->n; i++)
-        st = tp_compress_tensor(x + L->tensors[i].offset, &u->params, ws, &u->t[i], err);
-    return st;
+    source src = {.x = x};
+    return compress_model(&src, L, ws, u, err);
 }
 
 tp_status tp_decompress_model(const tp_update *u, const tp_layout *L, tp_codec_ws *ws, float *out, tp_err *err) {
     tp_status st = check_layout(u, L, err);
-    for (int i = 0; !st && i < u->n; i++)
-        st = tp_decompress_tensor(&u->t[i], &u->params, ws, out + L->tensors[i].offset, err);
-    return st;
+    if (st || (st = reserve_for(u, ws, err))) return st;
+    int *order = tp_malloc(sizeof(int) * (size_t)(u->n ? u->n : 1), err);
+    if (!order) return TP_ERR_NOMEM;
+    int shared = schedule(u, ws, order, err);
+    for (int o = 0; o < shared && !st; o++)
+        st = tp_decompress_tensor(&u->t[order[o]], &u->params, ws, out + L->tensors[order[o]].offset, err);
+    if (!st && shared >= 0) {
+#pragma omp parallel for num_threads(ws->nthreads) schedule(dynamic, 1)
+        for (int o = shared; o < u->n; o++) {
+            const tp_sparse *s = &u->t[order[o]];
+            decompress_blocks(s, &u->params, NULL, &ws->th[omp_get_thread_num()], out + L->tensors[order[o]].offset, 0,
+                              s->geom.nblocks);
+        }
+    }
+    free(order);
+    return shared < 0 ? TP_ERR_NOMEM : st;
 }

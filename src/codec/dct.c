@@ -43,7 +43,11 @@ static void transform(const tp_dct_plan *p, const float *in, float *out, double 
         for (int i = 0; i < br; i++) {
             double a = inverse ? p->cr[(size_t)i * br + f] : p->cr[(size_t)f * br + i];
             const float *row = in + (size_t)i * bc;
-            for (int j = 0; j < bc; j++) t[j] += a * row[j];
+            for (int j = 0; j < bc; j++) {
+                /* Product and sum apart: no FMA contraction, the same rounding in every build. */
+                double prod = a * row[j];
+                t[j] += prod;
+            }
         }
     }
     /* out[f][g] = sum_j tmp[f][j] B[j][g] with B = Cc^T (forward) or Cc (inverse). */
@@ -51,7 +55,10 @@ static void transform(const tp_dct_plan *p, const float *in, float *out, double 
         const double *t = tmp + (size_t)f * bc;
         for (int g = 0; g < bc; g++) {
             double s = 0;
-            for (int j = 0; j < bc; j++) s += t[j] * (inverse ? p->cc[(size_t)j * bc + g] : p->cc[(size_t)g * bc + j]);
+            for (int j = 0; j < bc; j++) {
+                double prod = t[j] * (inverse ? p->cc[(size_t)j * bc + g] : p->cc[(size_t)g * bc + j]);
+                s += prod;
+            }
             out[(size_t)f * bc + g] = (float)s;
         }
     }

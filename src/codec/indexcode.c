@@ -153,6 +153,45 @@ static inline uint64_t peek(const uint8_t *d, size_t len, uint64_t pos) {
     return w >> (pos & 7);
 }
 
+/* Bit reader over [d, end): buf holds nb unread bits (least significant first). Bits above nb are
+ * the stream's next bits or zero, never anything else, so a set bit found there is real data. */
+typedef struct {
+    const uint8_t *d, *p, *end;
+    uint64_t buf;
+    int nb;
+} bitreader;
+
+static inline void refill(bitreader *br) {
+    if (br->end - br->p >= 8) {
+        uint64_t w;
+        memcpy(&w, br->p, 8);
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+        w = __builtin_bswap64(w);
+#endif
+        br->buf |= w << br->nb;
+        br->p += (63 - br->nb) >> 3;
+        br->nb |= 56;
+    } else {
+        while (br->nb <= 56 && br->p < br->end) {
+            br->buf |= (uint64_t)*br->p++ << br->nb;
+            br->nb += 8;
+        }
+    }
+}
+
+/* Position of the next unread bit. */
+static inline uint64_t bitpos(const bitreader *br) { return (uint64_t)(br->p - br->d) * 8 - (uint64_t)br->nb; }
+
+static inline void seek(bitreader *br, uint64_t pos) {
+    br->p = br->d + (pos >> 3);
+    br->buf = 0;
+    br->nb = 0;
+    refill(br);
+    int skip = (int)(pos & 7);
+    br->buf >>= skip;
+    br->nb -= skip;
+}
+
 tp_rice_result tp_rice_decode(const uint8_t *in, size_t len, int64_t nblocks, int64_t k, int64_t totalk,
                               uint16_t *out) {
     tp_rice_result res = {0};
@@ -167,22 +206,24 @@ tp_rice_result tp_rice_decode(const uint8_t *in, size_t len, int64_t nblocks, in
     const uint64_t total = (uint64_t)dlen * 8, mask = ((uint64_t)1 << r) - 1;
     /* The largest quotient a valid gap (< totalk) can have. */
     const uint64_t qmax = (uint64_t)(totalk - 1) >> r;
-    uint64_t pos = 0;
+    bitreader br = {.d = d, .p = d, .end = d + dlen};
     for (int64_t b = 0; b < nblocks; b++) {
         int64_t prev = -1;
         uint16_t *o = out + b * k;
         for (int64_t j = 0; j < k; j++) {
-            uint64_t g, w = peek(d, dlen, pos);
-            int z = w ? __builtin_ctzll(w) : 64;
-            if (z + 1 + r <= 57 && (uint64_t)z <= qmax && pos + (uint64_t)z + 1 + (uint64_t)r <= total) {
-                g = (uint64_t)z << r | ((w >> (z + 1)) & mask);
-                pos += (uint64_t)z + 1 + (uint64_t)r;
+            if (br.nb < 40) refill(&br);
+            uint64_t g;
+            int z = br.buf ? __builtin_ctzll(br.buf) : 64;
+            if (z + 1 + r <= br.nb && (uint64_t)z <= qmax) {
+                g = (uint64_t)z << r | ((br.buf >> (z + 1)) & mask);
+                br.buf >>= z + 1 + r;
+                br.nb -= z + 1 + r;
             } else {
-                /* Long unary runs and the end of the stream, bit-exactly and bounded. */
-                uint64_t q = 0;
+                /* Long unary runs and the end of the stream, on exact bit positions. */
+                uint64_t pos = bitpos(&br), q = 0;
                 for (;;) {
                     if (pos >= total) goto short_stream;
-                    w = peek(d, dlen, pos);
+                    uint64_t w = peek(d, dlen, pos);
                     if (w) {
                         int zz = __builtin_ctzll(w);
                         q += (uint64_t)zz;
@@ -200,7 +241,7 @@ tp_rice_result tp_rice_decode(const uint8_t *in, size_t len, int64_t nblocks, in
                 }
                 if (pos > total || pos + (uint64_t)r > total) goto short_stream;
                 g = q << r | (r ? (peek(d, dlen, pos) & mask) : 0);
-                pos += (uint64_t)r;
+                seek(&br, pos + (uint64_t)r);
             }
             int64_t p = prev + 1 + (int64_t)g;
             if (p >= totalk) {
@@ -219,7 +260,7 @@ tp_rice_result tp_rice_decode(const uint8_t *in, size_t len, int64_t nblocks, in
             return res;
         }
     }
-    uint64_t used = (pos + 7) / 8;
+    uint64_t pos = bitpos(&br), used = (pos + 7) / 8;
     if (used < dlen || (pos & 7 && (d[used - 1] >> (pos & 7)))) {
         res.status = TP_RICE_TRAILING;
         res.block = nblocks;

@@ -35,7 +35,8 @@ void tp_quantize(const float *vals, int64_t n, int bins, float range, uint8_t *c
         double acc = 0;
         for (int64_t i = a; i < b; i++) {
             float c = vals[i] - shift;
-            acc += (double)c * c;
+            double sq = (double)c * c; /* apart from the sum: no FMA, the same rounding everywhere */
+            acc += sq;
         }
         sq[s] = acc;
     }

@@ -102,6 +102,12 @@ tp_status tp_payload_read(const uint8_t *buf, size_t len, const tp_payload_expec
                           tp_err *err);
 void tp_payload_free(tp_payload *p);
 
+/* Reads n payloads (a window's gather): payloads run in parallel, each on one thread. exps holds one
+ * expectation per payload; st[i], outs[i] and errs[i] (errs may be NULL) are what tp_payload_read
+ * gives for payload i. */
+void tp_payload_read_many(const uint8_t *const *bufs, const size_t *lens, const tp_payload_expect *exps, int n,
+                          tp_payload *outs, tp_status *st, tp_err *errs);
+
 /* Reads a file with the size limit applied before reading, then tp_payload_read. */
 tp_status tp_payload_load(const char *path, const tp_payload_expect *exp, tp_payload *out, tp_err *err);
 

@@ -27,8 +27,8 @@ void tp_codec_ws_free(tp_codec_ws *ws) {
     if (!ws) return;
     free(ws->thread_mem);
     free(ws->th);
-    free(ws->vals);
-    free(ws->qscratch);
+    free(ws->vals_mem);
+    free(ws->q_mem);
     tp_dct_plan_free(&ws->dct);
     free(ws);
 }
@@ -62,18 +62,20 @@ tp_status tp_codec_ws_reserve(tp_codec_ws *ws, int64_t totalk, int64_t nvals, in
         ws->cap_totalk = totalk;
     }
     if (nvals > ws->cap_vals) {
-        float *v = tp_malloc(sizeof(float) * (size_t)nvals, err);
+        float *v = tp_malloc(sizeof(float) * (size_t)nvals * (size_t)ws->nthreads, err);
         if (!v) return TP_ERR_NOMEM;
-        free(ws->vals);
-        ws->vals = v;
+        free(ws->vals_mem);
+        ws->vals_mem = v;
+        for (int t = 0; t < ws->nthreads; t++) ws->th[t].vals = v + (size_t)nvals * (size_t)t;
         ws->cap_vals = nvals;
     }
-    int64_t nq = tp_quantize_scratch(nvals, bins);
+    int64_t nq = tp_quantize_scratch(nvals, bins < 16 ? 16 : bins);
     if (nq > ws->cap_q) {
-        double *q = tp_malloc(sizeof(double) * (size_t)nq, err);
+        double *q = tp_malloc(sizeof(double) * (size_t)nq * (size_t)ws->nthreads, err);
         if (!q) return TP_ERR_NOMEM;
-        free(ws->qscratch);
-        ws->qscratch = q;
+        free(ws->q_mem);
+        ws->q_mem = q;
+        for (int t = 0; t < ws->nthreads; t++) ws->th[t].qscratch = q + (size_t)nq * (size_t)t;
         ws->cap_q = nq;
     }
     return TP_OK;
@@ -90,6 +92,27 @@ tp_status tp_codec_ws_reserve_layout(tp_codec_ws *ws, const tp_layout *L, const 
         if (nv > max_vals) max_vals = nv;
     }
     return tp_codec_ws_reserve(ws, max_totalk, max_vals, p->bins, err);
+}
+
+int tp_codec_schedule(const tp_block_geom *const *geoms, int n, int nthreads, int all_shared, int *order) {
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) total += geoms[i]->numel;
+    int shared = 0;
+    for (int i = 0; i < n; i++)
+        if (all_shared || nthreads <= 1 || geoms[i]->numel * 2 * nthreads > total) order[shared++] = i;
+    int rest = shared;
+    for (int i = 0; i < n; i++)
+        if (!(all_shared || nthreads <= 1 || geoms[i]->numel * 2 * nthreads > total)) order[rest++] = i;
+    /* Largest first among the rest (insertion sort, stable: ties keep layout order). */
+    for (int i = shared + 1; i < n; i++) {
+        int x = order[i], j = i;
+        while (j > shared && geoms[order[j - 1]]->numel < geoms[x]->numel) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = x;
+    }
+    return shared;
 }
 
 tp_status tp_codec_ws_dct(tp_codec_ws *ws, int br, int bc, const tp_dct_plan **plan, tp_err *err) {

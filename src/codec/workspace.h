@@ -22,15 +22,15 @@ typedef struct {
     uint32_t t_est; /* selection threshold carried from block to block (0: none) */
     double *dtmp;   /* totalk: DCT temporary, aggregation sums */
     uint16_t *cnt;  /* totalk: aggregation counts */
+    float *vals;      /* cap_vals selected values of the tensor this thread quantises */
+    double *qscratch; /* cap_q doubles of quantisation partial sums */
 } tp_thread_ws;
 
 typedef struct {
     int nthreads;
     int64_t cap_totalk, cap_vals, cap_q;
-    void *thread_mem;
+    void *thread_mem, *vals_mem, *q_mem;
     tp_thread_ws *th; /* nthreads */
-    float *vals;      /* cap_vals selected values of one tensor */
-    double *qscratch; /* cap_q doubles */
     tp_dct_plan dct;  /* cached for the last block shape used in DeMo mode */
 } tp_codec_ws;
 
@@ -42,6 +42,12 @@ void tp_codec_ws_free(tp_codec_ws *ws);
 tp_status tp_codec_ws_reserve(tp_codec_ws *ws, int64_t totalk, int64_t nvals, int bins, tp_err *err);
 /* Reserves for every tensor of a layout, so no later call on that layout allocates. */
 tp_status tp_codec_ws_reserve_layout(tp_codec_ws *ws, const tp_layout *L, const tp_codec_params *p, tp_err *err);
+/* Model-level loops split the tensors: a tensor with more than total / (2 * threads) entries (or
+ * any, in DeMo mode) runs alone with every thread on its blocks; the others run whole, one per
+ * thread, largest first, so a model costs few synchronisations. Fills order with tensor indices,
+ * the shared ones first, and returns how many are shared. */
+int tp_codec_schedule(const tp_block_geom *const *geoms, int n, int nthreads, int all_shared, int *order);
+
 /* The DCT plan for a block shape (rebuilt only when the shape changes). */
 tp_status tp_codec_ws_dct(tp_codec_ws *ws, int br, int bc, const tp_dct_plan **plan, tp_err *err);
 

@@ -33,7 +33,8 @@ tp_status tp_chain_config_check(const tp_chain_config *c, tp_err *err) {
     if (c->clock != TP_CLOCK_WALL && c->clock != TP_CLOCK_LOCKSTEP)
         return tp_fail(err, TP_ERR_CONFIG, "unknown clock %d", (int)c->clock);
     if (c->max_uids < 1 || c->max_uids > TP_CHAIN_MAX_UIDS)
-        return tp_fail(err, TP_ERR_CONFIG, "max uids %lld is outside [1, %d]", (long long)c->max_uids, TP_CHAIN_MAX_UIDS);
+        return tp_fail(err, TP_ERR_CONFIG, "max uids %lld is outside [1, %d]", (long long)c->max_uids,
+                       TP_CHAIN_MAX_UIDS);
     if (!isfinite(c->permit_stake) || c->permit_stake <= 0)
         return tp_fail(err, TP_ERR_CONFIG, "permit stake %g must be a finite number > 0", c->permit_stake);
     if (!(c->kappa > 0 && c->kappa <= 1)) return tp_fail(err, TP_ERR_CONFIG, "kappa %g is outside (0, 1]", c->kappa);
@@ -47,7 +48,8 @@ tp_status tp_chain_config_check(const tp_chain_config *c, tp_err *err) {
 /* "local:PATH" → PATH. Anything else names what was wrong with it. */
 static tp_status local_path(const char *uri, const char **path, tp_err *err) {
     if (!uri || !*uri) return tp_fail(err, TP_ERR_ARG, "no chain URI given (expected local:PATH)");
-    if (strlen(uri) >= TP_CHAIN_URI_MAX) return tp_fail(err, TP_ERR_ARG, "chain URI is longer than %d bytes", TP_CHAIN_URI_MAX - 1);
+    if (strlen(uri) >= TP_CHAIN_URI_MAX)
+        return tp_fail(err, TP_ERR_ARG, "chain URI is longer than %d bytes", TP_CHAIN_URI_MAX - 1);
     if (!strncmp(uri, "local:", 6)) {
         *path = uri + 6;
         if (!strncmp(*path, "//", 2)) *path += 2; /* tolerate local://PATH */
@@ -142,7 +144,8 @@ tp_status tp_chain_check_commitment(const tp_commitment *cm, tp_err *err) {
     for (size_t i = 0; i < sizeof schemes / sizeof *schemes; i++)
         if (!strncmp(u, schemes[i], strlen(schemes[i]))) rest = u + strlen(schemes[i]);
     if (!rest)
-        return tp_fail(err, TP_ERR_ARG, "malformed store URI '%s': expected file://DIR, s3://BUCKET or s3+http(s)://HOST/BUCKET", u);
+        return tp_fail(err, TP_ERR_ARG,
+                       "malformed store URI '%s': expected file://DIR, s3://BUCKET or s3+http(s)://HOST/BUCKET", u);
     if (!*rest || !printable_token(u))
         return tp_fail(err, TP_ERR_ARG, "malformed store URI '%s': empty location, spaces or control characters", u);
     if (!strncmp(u, "s3+", 3)) {
@@ -171,7 +174,13 @@ tp_status tp_chain_commitment(tp_chain *c, int64_t uid, tp_commitment *out, int 
     memset(out, 0, sizeof *out);
     *found = 0;
     if (uid < 0) return tp_fail(err, TP_ERR_ARG, "uid %lld is negative", (long long)uid);
-    return c->ops->commitment(c->self, uid, out, found, err);
+    tp_status st = c->ops->commitment(c->self, uid, out, found, err);
+    /* What peers commit is untrusted input (DESIGN §13): check it as if it arrived from the network. */
+    if (!st && *found && (st = tp_chain_check_commitment(out, err))) {
+        *found = 0;
+        tp_wrap(err, "uid %lld committed a malformed store", (long long)uid);
+    }
+    return st;
 }
 
 typedef struct {
@@ -193,13 +202,14 @@ tp_status tp_chain_set_weights(tp_chain *c, const char *hotkey, const int64_t *u
                        (long long)n_uids, (long long)n_weights);
     if (n_uids <= 0) return tp_fail(err, TP_ERR_ARG, "weights: no uids given");
     if (n_uids > TP_CHAIN_MAX_UIDS)
-        return tp_fail(err, TP_ERR_ARG, "weights: %lld entries, more than the %d uids a chain can hold", (long long)n_uids,
-                       TP_CHAIN_MAX_UIDS);
+        return tp_fail(err, TP_ERR_ARG, "weights: %lld entries, more than the %d uids a chain can hold",
+                       (long long)n_uids, TP_CHAIN_MAX_UIDS);
     pair *p = tp_malloc(sizeof *p * (size_t)n_uids, err);
     if (!p) return TP_ERR_NOMEM;
     double sum = 0;
     for (int64_t i = 0; i < n_uids; i++) {
-        if (isnan(weights[i])) st = tp_fail(err, TP_ERR_NUMERIC, "weights: the weight for uid %lld is NaN", (long long)uids[i]);
+        if (isnan(weights[i]))
+            st = tp_fail(err, TP_ERR_NUMERIC, "weights: the weight for uid %lld is NaN", (long long)uids[i]);
         else if (!isfinite(weights[i]))
             st = tp_fail(err, TP_ERR_NUMERIC, "weights: the weight for uid %lld is infinite", (long long)uids[i]);
         else if (weights[i] < 0)
@@ -210,7 +220,8 @@ tp_status tp_chain_set_weights(tp_chain *c, const char *hotkey, const int64_t *u
         p[i] = (pair){uids[i], weights[i]};
         sum += weights[i];
     }
-    if (!st && !(sum > 0 && isfinite(sum))) st = tp_fail(err, TP_ERR_NUMERIC, "weights: they sum to %g; nothing to normalise", sum);
+    if (!st && !(sum > 0 && isfinite(sum)))
+        st = tp_fail(err, TP_ERR_NUMERIC, "weights: they sum to %g; nothing to normalise", sum);
     if (st) {
         free(p);
         return st;
@@ -218,8 +229,9 @@ tp_status tp_chain_set_weights(tp_chain *c, const char *hotkey, const int64_t *u
     qsort(p, (size_t)n_uids, sizeof *p, by_uid);
     for (int64_t i = 1; i < n_uids; i++)
         if (p[i].uid == p[i - 1].uid) {
+            int64_t dup = p[i].uid;
             free(p);
-            return tp_fail(err, TP_ERR_ARG, "weights: uid %lld is given twice", (long long)p[i].uid);
+            return tp_fail(err, TP_ERR_ARG, "weights: uid %lld is given twice", (long long)dup);
         }
     /* Zero entries carry no weight; the row is stored sparse. */
     int64_t *u = tp_malloc(sizeof *u * (size_t)n_uids, err);

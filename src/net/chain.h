@@ -48,10 +48,10 @@ typedef struct {
 } tp_chain_info;
 
 typedef struct {
-    char uri[TP_CHAIN_URI_MAX];    /* the node's bucket: file://DIR, s3://B, s3+http(s)://HOST/B */
-    char access_key_id[256];       /* read credentials for it; empty when the bucket needs none */
+    char uri[TP_CHAIN_URI_MAX]; /* the node's bucket: file://DIR, s3://B, s3+http(s)://HOST/B */
+    char access_key_id[256];    /* read credentials for it; empty when the bucket needs none */
     char secret_access_key[256];
-    int64_t block;                 /* when it was committed (0 in a commitment being made) */
+    int64_t block; /* when it was committed (0 in a commitment being made) */
 } tp_commitment;
 
 typedef struct {
@@ -61,7 +61,7 @@ typedef struct {
     int validator_permit;
     double rank, consensus, incentive, dividends, emission; /* from the last epoch */
     int64_t registered_block;
-    int64_t last_update; /* block of the last set_weights (or of registration) */
+    int64_t last_update;          /* block of the last set_weights (or of registration) */
     char store[TP_CHAIN_URI_MAX]; /* committed bucket URI, empty if none (credentials: tp_chain_commitment) */
 } tp_neuron;
 
@@ -73,11 +73,11 @@ typedef struct {
 } tp_metagraph;
 
 typedef struct {
-    int64_t uid;       /* the validator */
-    int64_t block;     /* when they were set; -1 if never */
+    int64_t uid;   /* the validator */
+    int64_t block; /* when they were set; -1 if never */
     int64_t n;
-    int64_t *uids;     /* ascending */
-    double *weights;   /* normalised: they sum to 1 */
+    int64_t *uids;   /* ascending */
+    double *weights; /* normalised: they sum to 1 */
 } tp_weights;
 
 void tp_chain_config_default(tp_chain_config *cfg);
@@ -116,7 +116,7 @@ tp_status tp_chain_set_stake(tp_chain *c, const char *hotkey, double amount, tp_
  * credentials (both or neither, printable). */
 tp_status tp_chain_check_commitment(const tp_commitment *cm, tp_err *err);
 tp_status tp_chain_commit(tp_chain *c, const char *hotkey, const tp_commitment *cm, tp_err *err);
-/* *found = 0 when the uid has no commitment. */
+/* *found = 0 when the uid has no commitment; a malformed one (the ledger is untrusted) is an error. */
 tp_status tp_chain_commitment(tp_chain *c, int64_t uid, tp_commitment *out, int *found, tp_err *err);
 
 /* Sets the weight row of a validator. Refused, each with its own message: lengths that differ, no

@@ -84,7 +84,8 @@ tp_status tp_yuma_epoch(const tp_yuma_params *p, int64_t n_val, int64_t n_uid, c
     if (prev_bonds)
         for (int64_t k = 0; k < m; k++)
             if (!isfinite(prev_bonds[k]) || prev_bonds[k] < 0)
-                return tp_fail(err, TP_ERR_NUMERIC, "yuma: previous bond [%lld][%lld] is not a finite non-negative number",
+                return tp_fail(err, TP_ERR_NUMERIC,
+                               "yuma: previous bond [%lld][%lld] is not a finite non-negative number",
                                (long long)(k / n_uid), (long long)(k % n_uid));
 
     if (m) memcpy(r->weights, weights, sizeof(double) * (size_t)m);

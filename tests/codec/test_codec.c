@@ -538,6 +538,73 @@ Test(codec_aggregate, model_outer_step_uid_order) {
     tp_layout_free(&L);
 }
 
+static void same_update(const tp_update *a, const tp_update *b, int bins) {
+    cr_assert_eq(a->n, b->n);
+    cr_assert_eq(a->nnz, b->nnz);
+    for (int i = 0; i < a->n; i++) {
+        const tp_sparse *x = &a->t[i], *y = &b->t[i];
+        int64_t n = x->geom.nblocks * x->k;
+        cr_assert_str_eq(x->name, y->name);
+        cr_assert_eq(x->k, y->k);
+        cr_assert_eq(memcmp(x->idx, y->idx, sizeof(uint16_t) * (size_t)n), 0, "%s idx", x->name);
+        cr_assert_eq(memcmp(x->codes, y->codes, (size_t)n), 0, "%s codes", x->name);
+        cr_assert(x->shift == y->shift && x->scale == y->scale);
+        cr_assert_eq(memcmp(x->lookup, y->lookup, sizeof(float) * (size_t)bins), 0);
+    }
+}
+
+/* Whole-model calls split tensors between threads differently for each thread count; the results
+ * must not change. */
+Test(codec_aggregate, model_calls_identical_for_any_thread_count) {
+    tp_config c;
+    tp_err err;
+    cr_assert_eq(tp_config_named("small", &c, &err), TP_OK);
+    tp_layout L;
+    cr_assert_eq(tp_layout_init(&c.model, &L, &err), TP_OK);
+    tp_codec_params p;
+    tp_codec_params_default(&p);
+    const int threads[3] = {1, 2, 3};
+    float *e[3], *theta[3], *dense[3];
+    float *d = malloc(sizeof(float) * L.total);
+    fill_normal(d, (int64_t)L.total, 21, 1e-3f);
+    tp_update u[3][2];
+    for (int t = 0; t < 3; t++) {
+        tp_codec_ws *ws = new_ws(threads[t]);
+        e[t] = calloc(L.total, sizeof(float));
+        theta[t] = malloc(sizeof(float) * L.total);
+        dense[t] = malloc(sizeof(float) * L.total);
+        fill_normal(theta[t], (int64_t)L.total, 22, 0.02f);
+        for (int peer = 0; peer < 2; peer++) {
+            cr_assert_eq(tp_update_init_layout(&u[t][peer], &L, &p, &err), TP_OK);
+            /* Two error-feedback rounds per peer, the second on top of the first's residual. */
+            cr_assert_eq(tp_ef_compress_model(e[t], d, 0.95f, 1.0f, &L, ws, &u[t][peer], &err), TP_OK);
+        }
+        cr_assert_eq(tp_decompress_model(&u[t][1], &L, ws, dense[t], &err), TP_OK);
+        const tp_update *peers[2] = {&u[t][0], &u[t][1]};
+        uint32_t uids[2] = {5, 2};
+        int ns;
+        cr_assert_eq(tp_outer_step(theta[t], &L, peers, uids, 2, 1.0f, ws, NULL, &ns, &err), TP_OK, "%s", err.msg);
+        tp_codec_ws_free(ws);
+    }
+    for (int t = 1; t < 3; t++) {
+        cr_assert_eq(memcmp(e[t], e[0], sizeof(float) * L.total), 0, "%d threads: error feedback differs", threads[t]);
+        cr_assert_eq(memcmp(dense[t], dense[0], sizeof(float) * L.total), 0, "%d threads: decompression differs",
+                     threads[t]);
+        cr_assert_eq(memcmp(theta[t], theta[0], sizeof(float) * L.total), 0, "%d threads: outer step differs",
+                     threads[t]);
+        for (int peer = 0; peer < 2; peer++) same_update(&u[t][peer], &u[0][peer], p.bins);
+    }
+    for (int t = 0; t < 3; t++) {
+        free(e[t]);
+        free(theta[t]);
+        free(dense[t]);
+        tp_update_free(&u[t][0]);
+        tp_update_free(&u[t][1]);
+    }
+    free(d);
+    tp_layout_free(&L);
+}
+
 /* ---- index codings ---- */
 
 Test(codec_index, pack12_layout) {
@@ -665,21 +732,6 @@ static void test_keys(uint8_t pk[32], uint8_t sk[64], int which) {
     seed[0] = (uint8_t)which;
     cr_assert_eq(sodium_init() >= 0, 1);
     crypto_sign_seed_keypair(pk, sk, seed);
-}
-
-static void same_update(const tp_update *a, const tp_update *b, int bins) {
-    cr_assert_eq(a->n, b->n);
-    cr_assert_eq(a->nnz, b->nnz);
-    for (int i = 0; i < a->n; i++) {
-        const tp_sparse *x = &a->t[i], *y = &b->t[i];
-        int64_t n = x->geom.nblocks * x->k;
-        cr_assert_str_eq(x->name, y->name);
-        cr_assert_eq(x->k, y->k);
-        cr_assert_eq(memcmp(x->idx, y->idx, sizeof(uint16_t) * (size_t)n), 0, "%s idx", x->name);
-        cr_assert_eq(memcmp(x->codes, y->codes, (size_t)n), 0, "%s codes", x->name);
-        cr_assert(x->shift == y->shift && x->scale == y->scale);
-        cr_assert_eq(memcmp(x->lookup, y->lookup, sizeof(float) * (size_t)bins), 0);
-    }
 }
 
 Test(codec_wire, round_trip_every_coding_and_bins) {
