@@ -42,86 +42,6 @@ static void load_block(const source *src, const tp_block_geom *g, int64_t b, tp_
     }
 }
 
-/* One pass over block b: the error-feedback update (EF mode), the magnitude keys into th->bk and,
- * when t > 0, the positions and keys of all keys >= t into th->cpos/ckey. Returns how many were
- * gathered, or -1 if none were (t == 0, or more than cap); *mx gets the largest key, which is
- * >= TP_KEY_INF exactly when the block holds a non-finite value. */
-static int scan_block(const source *src, const tp_block_geom *g, int64_t b, uint32_t t, int cap, tp_thread_ws *th,
-                      uint32_t *mx) {
-    const int64_t origin = tp_block_origin(g, b), br = g->br, bc = g->bc, cols = g->cols;
-    const float beta = src->beta, lambda = src->lambda;
-    int collect = t > 0, m = 0;
-    uint32_t kmax = 0;
-#ifdef __AVX2__
-    const __m256 vb = _mm256_set1_ps(beta), vl = _mm256_set1_ps(lambda);
-    const __m256i absmask = _mm256_set1_epi32(0x7fffffff), tv = _mm256_set1_epi32((int32_t)t - 1);
-    __m256i vmx = _mm256_setzero_si256();
-#endif
-    for (int64_t r = 0; r < br; r++) {
-        const int64_t at = origin + r * cols;
-        float *e = src->e ? src->e + at : NULL;
-        const float *x = src->e ? e : src->x + at, *d = src->delta ? src->delta + at : NULL;
-        uint32_t *key = th->bk + r * bc;
-        int64_t c = 0;
-#ifdef __AVX2__
-        for (; c + 8 <= bc; c += 8) {
-            __m256 v = _mm256_loadu_ps(x + c);
-            if (e) {
-                v = _mm256_mul_ps(vb, v);
-                if (d) v = _mm256_add_ps(v, _mm256_mul_ps(vl, _mm256_loadu_ps(d + c)));
-                _mm256_storeu_ps(e + c, v);
-            }
-            __m256i kv = _mm256_and_si256(_mm256_castps_si256(v), absmask);
-            _mm256_storeu_si256((__m256i *)(key + c), kv);
-            vmx = _mm256_max_epi32(vmx, kv);
-            if (collect) {
-                unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(kv, tv)));
-                if (bits) {
-                    if (m + 8 > cap) collect = 0;
-                    while (bits) {
-                        int j = __builtin_ctz(bits);
-                        th->cpos[m] = (uint16_t)(r * bc + c + j);
-                        th->ckey[m] = key[c + j];
-                        m++;
-                        bits &= bits - 1;
-                    }
-                }
-            }
-        }
-#endif
-        for (; c < bc; c++) {
-            float v = x[c];
-            if (e) {
-                /* Separate statements: no FMA contraction, the same rounding as the vector path. */
-                float a = beta * v;
-                if (d) {
-                    float s = lambda * d[c];
-                    v = a + s;
-                } else {
-                    v = a;
-                }
-                e[c] = v;
-            }
-            uint32_t k = tp_mag_key(v);
-            key[c] = k;
-            kmax = k > kmax ? k : kmax;
-            if (collect && k >= t) {
-                if (m + 1 > cap) collect = 0;
-                th->cpos[m] = (uint16_t)(r * bc + c);
-                th->ckey[m] = k;
-                m++;
-            }
-        }
-    }
-#ifdef __AVX2__
-    uint32_t lanes[8];
-    _mm256_storeu_si256((__m256i *)lanes, vmx);
-    for (int i = 0; i < 8; i++) kmax = lanes[i] > kmax ? lanes[i] : kmax;
-#endif
-    *mx = kmax;
-    return collect ? m : -1;
-}
-
 /* Next block's gathering threshold from this block's k-th largest magnitude: a little below it, so
  * that blocks of a similar distribution gather somewhat more than k candidates in the first pass. */
 static uint32_t next_threshold(uint32_t T) {
@@ -134,49 +54,144 @@ static uint32_t next_threshold(uint32_t T) {
     return x.u;
 }
 
-/* Selection over blocks [b0, b1) of s: positions into s->idx, their values into vals; sets *bad
- * if a block holds a non-finite value. */
-static void select_blocks(const source *src, const tp_dct_plan *plan, tp_sparse *s, float *vals, tp_thread_ws *th,
-                          int64_t b0, int64_t b1, int *bad) {
+/* Blocks are worked on in segments: runs of neighbouring blocks along one block row, streamed row
+ * by row so that memory is read in long contiguous runs (block by block, a block's rows are short
+ * runs far apart, which starves the hardware prefetchers). A segment's keys fill at most
+ * TP_SEG_KEYS entries of a thread's key buffer. */
+#define SEG_MAX_BLOCKS 1024
+
+static int64_t seg_blocks(const tp_block_geom *g) {
+    int64_t n = TP_SEG_KEYS / g->totalk;
+    n = n < 1 ? 1 : n > SEG_MAX_BLOCKS ? SEG_MAX_BLOCKS : n;
+    return n < g->nbx ? n : g->nbx;
+}
+
+static int64_t seg_count(const tp_block_geom *g) {
+    int64_t n = seg_blocks(g);
+    return g->nby * ((g->nbx + n - 1) / n);
+}
+
+/* One pass over the segment: the error-feedback update (EF mode) and the magnitude keys, block
+ * after block, into th->bk; mx[i] gets the largest key of the segment's block i, which is
+ * >= TP_KEY_INF exactly when the block holds a non-finite value. */
+static void scan_segment(const source *src, const tp_block_geom *g, int64_t y, int64_t x0, int64_t nx,
+                         tp_thread_ws *th, uint32_t *mx) {
+    const int64_t br = g->br, bc = g->bc, totalk = g->totalk;
+    const float beta = src->beta, lambda = src->lambda;
+    for (int64_t i = 0; i < nx; i++) mx[i] = 0;
+#ifdef __AVX2__
+    const __m256 vb = _mm256_set1_ps(beta), vl = _mm256_set1_ps(lambda);
+    const __m256i absmask = _mm256_set1_epi32(0x7fffffff);
+#endif
+    for (int64_t r = 0; r < br; r++) {
+        const int64_t at = (y * br + r) * g->cols + x0 * bc;
+        float *e = src->e ? src->e + at : NULL;
+        const float *x = e ? e : src->x + at, *d = src->delta ? src->delta + at : NULL;
+        for (int64_t i = 0; i < nx; i++) {
+            uint32_t *key = th->bk + i * totalk + r * bc, kmax = 0;
+            const int64_t o = i * bc;
+            int64_t c = 0;
+#ifdef __AVX2__
+            __m256i vmx = _mm256_setzero_si256();
+            for (; c + 8 <= bc; c += 8) {
+                __m256 v = _mm256_loadu_ps(x + o + c);
+                if (e) {
+                    /* Multiply and add apart, never fused: the same rounding as the scalar path. */
+                    v = _mm256_mul_ps(vb, v);
+                    if (d) v = _mm256_add_ps(v, _mm256_mul_ps(vl, _mm256_loadu_ps(d + o + c)));
+                    _mm256_storeu_ps(e + o + c, v);
+                }
+                __m256i kv = _mm256_and_si256(_mm256_castps_si256(v), absmask);
+                _mm256_storeu_si256((__m256i *)(key + c), kv);
+                vmx = _mm256_max_epi32(vmx, kv);
+            }
+            uint32_t lanes[8];
+            _mm256_storeu_si256((__m256i *)lanes, vmx);
+            for (int l = 0; l < 8; l++) kmax = lanes[l] > kmax ? lanes[l] : kmax;
+#endif
+            for (; c < bc; c++) {
+                float v = x[o + c];
+                if (e) {
+                    /* Separate statements: no FMA contraction, the same rounding everywhere. */
+                    float a = beta * v;
+                    if (d) {
+                        float t = lambda * d[o + c];
+                        v = a + t;
+                    } else {
+                        v = a;
+                    }
+                    e[o + c] = v;
+                }
+                uint32_t k = tp_mag_key(v);
+                key[c] = k;
+                kmax = k > kmax ? k : kmax;
+            }
+            mx[i] = kmax > mx[i] ? kmax : mx[i];
+        }
+    }
+}
+
+/* Top-k of block b from its keys (and, in DeMo mode, its coefficients in bv): positions into
+ * s->idx, their values into vals. */
+static void select_block(const source *src, const tp_dct_plan *plan, tp_sparse *s, float *vals, tp_thread_ws *th,
+                         int64_t b, const uint32_t *keys, uint32_t mx, int *bad) {
     const tp_block_geom *g = &s->geom;
     const int64_t k = s->k, totalk = g->totalk;
-    const uint64_t inv = tp_pos_inv(g->bc);
-    /* Gathering more candidates than this costs more than sampling a threshold. */
-    const int cap = (int)(totalk / 8 > 4 * k ? totalk / 8 : 4 * k);
-    th->t_est = 0;
-    for (int64_t b = b0; b < b1; b++) {
-        uint32_t mx = 0;
+    uint16_t *idx = s->idx + b * k;
+    float *v = vals + b * k;
+    if (mx >= TP_KEY_INF) {
+        *bad = 1;
+        for (int64_t j = 0; j < k; j++) idx[j] = (uint16_t)j;
+    } else if (mx == 0) {
+        /* All zero (a null round): ties all the way, so the lowest positions. */
+        for (int64_t j = 0; j < k; j++) idx[j] = (uint16_t)j;
+    } else {
         int m = -1;
-        if (plan) {
-            load_block(src, g, b, th);
-            tp_dct_forward(plan, th->bv, th->bv, th->dtmp);
-            for (int64_t i = 0; i < totalk; i++) {
-                uint32_t key = tp_mag_key(th->bv[i]);
-                th->bk[i] = key;
-                mx = key > mx ? key : mx;
-            }
-        } else {
-            m = scan_block(src, g, b, k < totalk ? th->t_est : 0, cap, th, &mx);
+        if (th->t_est && k < totalk) {
+            /* Gathering more candidates than this costs more than sampling a threshold. */
+            int cap = (int)(totalk / 8 > 4 * k ? totalk / 8 : 4 * k);
+            m = tp_gather_at_least(keys, (int)totalk, th->t_est, th->cpos, th->ckey);
+            if (m > cap) m = -1;
         }
-        uint16_t *idx = s->idx + b * k;
-        float *v = vals + b * k;
-        if (mx >= TP_KEY_INF) {
-            *bad = 1;
-            for (int64_t j = 0; j < k; j++) idx[j] = (uint16_t)j;
-        } else if (mx == 0) {
-            /* All zero (a null round): ties all the way, so the lowest positions. */
-            for (int64_t j = 0; j < k; j++) idx[j] = (uint16_t)j;
-        } else {
-            uint32_t T = tp_select_topk(th->bk, (int)totalk, (int)k, m, idx, th->cpos, th->ckey, th->ktmp);
-            th->t_est = next_threshold(T);
+        uint32_t T = tp_select_topk(keys, (int)totalk, (int)k, m, idx, th->cpos, th->ckey, th->ktmp);
+        th->t_est = next_threshold(T);
+    }
+    if (plan) {
+        for (int64_t j = 0; j < k; j++) v[j] = th->bv[idx[j]];
+    } else {
+        const uint64_t inv = tp_pos_inv(g->bc);
+        const float *base = (src->e ? src->e : src->x) + tp_block_origin(g, b);
+        for (int64_t j = 0; j < k; j++) {
+            int64_t r = tp_pos_row(idx[j], inv);
+            v[j] = base[r * g->cols + (idx[j] - r * g->bc)];
         }
-        if (plan) {
-            for (int64_t j = 0; j < k; j++) v[j] = th->bv[idx[j]];
-        } else {
-            const float *base = (src->e ? src->e : src->x) + tp_block_origin(g, b);
-            for (int64_t j = 0; j < k; j++) {
-                int64_t r = tp_pos_row(idx[j], inv);
-                v[j] = base[r * g->cols + (idx[j] - r * g->bc)];
+    }
+}
+
+/* Selection over segments [s0, s1) of s; sets *bad if a block holds a non-finite value. */
+static void select_segments(const source *src, const tp_dct_plan *plan, tp_sparse *s, float *vals, tp_thread_ws *th,
+                            int64_t s0, int64_t s1, int *bad) {
+    const tp_block_geom *g = &s->geom;
+    const int64_t totalk = g->totalk, per = seg_blocks(g), per_row = (g->nbx + per - 1) / per;
+    uint32_t mx[SEG_MAX_BLOCKS];
+    th->t_est = 0;
+    for (int64_t sg = s0; sg < s1; sg++) {
+        int64_t y = sg / per_row, x0 = (sg % per_row) * per, nx = g->nbx - x0 < per ? g->nbx - x0 : per;
+        if (!plan) scan_segment(src, g, y, x0, nx, th, mx);
+        for (int64_t i = 0; i < nx; i++) {
+            int64_t b = y * g->nbx + x0 + i;
+            if (plan) {
+                load_block(src, g, b, th);
+                tp_dct_forward(plan, th->bv, th->bv, th->dtmp);
+                uint32_t m = 0;
+                for (int64_t j = 0; j < totalk; j++) {
+                    uint32_t key = tp_mag_key(th->bv[j]);
+                    th->bk[j] = key;
+                    m = key > m ? key : m;
+                }
+                select_block(src, plan, s, vals, th, b, th->bk, m, bad);
+            } else {
+                select_block(src, plan, s, vals, th, b, th->bk + i * totalk, mx[i], bad);
             }
         }
     }
@@ -222,7 +237,7 @@ static void finish_quant(const tp_quant *q, tp_sparse *s) {
 /* One tensor on the calling thread alone (th is its scratch). The workspace must be reserved. */
 static int compress_serial(const source *src, const tp_codec_params *p, tp_thread_ws *th, tp_sparse *s) {
     int bad = 0;
-    select_blocks(src, NULL, s, th->vals, th, 0, s->geom.nblocks, &bad);
+    select_segments(src, NULL, s, th->vals, th, 0, seg_count(&s->geom), &bad);
     if (bad) return -1;
     tp_quant q;
     tp_quantize(th->vals, s->geom.nblocks * s->k, p->bins, p->range, s->codes, &q, th->qscratch, 1);
@@ -248,7 +263,8 @@ static tp_status compress_shared(const source *src, const tp_codec_params *p, tp
     {
         /* Contiguous block ranges: a thread's blocks are neighbours in memory. */
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        select_blocks(src, plan, s, vals, &ws->th[t], nb * t / nt, nb * (t + 1) / nt, &bad);
+        const int64_t ns = seg_count(g);
+        select_segments(src, plan, s, vals, &ws->th[t], ns * t / nt, ns * (t + 1) / nt, &bad);
     }
     if (bad) return tp_fail(err, TP_ERR_NUMERIC, "codec: tensor '%s' holds a non-finite value", s->name);
     tp_quant q;

@@ -194,6 +194,7 @@ static int match_tensors(const tp_st *st, const tp_payload *out, const tp_st_ten
                 if (strlen(L->tensors[t].name) == bl && !memcmp(L->tensors[t].name, name, bl)) i = t;
         }
         if (i < 0) return reject(v, TP_REJ_EXTRA_TENSOR, "unexpected tensor '%.120s'", name);
+        if (tens[i][j]) return reject(v, TP_REJ_MALFORMED, "tensor '%.120s' appears twice", name);
         tens[i][j] = &st->tensors[s];
     }
     for (int i = 0; i < L->n_tensors; i++)

@@ -35,9 +35,10 @@ void tp_codec_ws_free(tp_codec_ws *ws) {
 
 tp_status tp_codec_ws_reserve(tp_codec_ws *ws, int64_t totalk, int64_t nvals, int bins, tp_err *err) {
     if (totalk > ws->cap_totalk) {
-        /* Per thread: 8 + 4 + 4 + 4 + 4 + 2 + 2 bytes per entry, each array 64-byte aligned. */
-        size_t n = (size_t)(totalk + 32) & ~(size_t)31;
-        size_t per = n * (8 + 4 + 4 + 4 + 4 + 2 + 2);
+        /* Per thread: 8 + 4 + 4 + 4 + 2 + 2 bytes per entry plus the key buffer, each array 64-byte
+         * aligned. */
+        size_t n = (size_t)(totalk + 32) & ~(size_t)31, nk = n > TP_SEG_KEYS ? n : TP_SEG_KEYS;
+        size_t per = n * (8 + 4 + 4 + 4 + 2 + 2) + nk * 4;
         uint8_t *mem = tp_alloc_aligned(per * (size_t)ws->nthreads, err);
         if (!mem) return TP_ERR_NOMEM;
         free(ws->thread_mem);
@@ -50,7 +51,7 @@ tp_status tp_codec_ws_reserve(tp_codec_ws *ws, int64_t totalk, int64_t nvals, in
             th->bv = (float *)p;
             p += n * 4;
             th->bk = (uint32_t *)p;
-            p += n * 4;
+            p += nk * 4;
             th->ckey = (uint32_t *)p;
             p += n * 4;
             th->ktmp = (uint32_t *)p;

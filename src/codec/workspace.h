@@ -13,9 +13,12 @@
 #include "core/error.h"
 #include "model/layout.h"
 
+/* Keys a thread holds at once: a segment of neighbouring blocks (see compress.c). */
+#define TP_SEG_KEYS 65536
+
 typedef struct {
     float *bv;      /* totalk block values */
-    uint32_t *bk;   /* totalk magnitude keys */
+    uint32_t *bk;   /* max(totalk, TP_SEG_KEYS) magnitude keys */
     uint16_t *cpos; /* totalk candidate positions */
     uint32_t *ckey; /* totalk candidate keys */
     uint32_t *ktmp; /* totalk: selection scratch */

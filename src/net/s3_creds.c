@@ -30,8 +30,10 @@ static tp_status parse_ini(char *text, const char *path, const char *profile, tp
                            tp_err *err) {
     *found = 0;
     int in_profile = 0, line_no = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = text, *next; line; line = next) {
+        /* One line at a time, blank ones counted, so messages can give the right line number. */
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
         line_no++;
         while (is_blank(*line)) line++;
         size_t n = strlen(line);

@@ -17,6 +17,7 @@ void tp_store_opts_default(tp_store_opts *o) {
     o->max_attempts = 4;
     o->backoff_s = 0.25;
     o->list_page_size = 0;
+    o->sign_payload = 0;
 }
 
 static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
@@ -41,9 +42,9 @@ tp_status tp_store_open(const char *uri, const tp_store_creds *creds, const tp_s
     tp_status st;
     if (has_prefix(s->uri, "file://")) {
         s->local = 1;
-        st = tp_file_open(s, s->uri + 7, err);
+        st = tp_file_open(s, s->uri + 7, uri, err);
     } else if (has_prefix(s->uri, "s3://") || has_prefix(s->uri, "s3+http://") || has_prefix(s->uri, "s3+https://")) {
-        st = tp_s3_open(s, s->uri, creds, err);
+        st = tp_s3_open(s, uri, creds, err);
     } else {
         st = tp_fail(err, TP_ERR_ARG,
                      "store URI '%s' is not file://DIR, s3://BUCKET, s3+https://HOST[:PORT]/BUCKET or "
@@ -103,12 +104,17 @@ const char *tp_fetch_name(tp_fetch f) {
 
 /* ---- sink ---- */
 
+#define SINK_IOBUF (1 << 20)
+
 tp_status tp_sink_begin(tp_sink *k, const char *path, tp_err *err) {
     memset(k, 0, sizeof *k);
     if (!path) return TP_OK;
     k->to_file = 1;
     tp_status st = tp_atomic_open(&k->af, path, err);
     if (st) return st;
+    /* Large writes: objects are megabytes and curl hands them over 16 KiB at a time. */
+    k->iobuf = malloc(SINK_IOBUF);
+    if (k->iobuf) setvbuf(k->af.f, k->iobuf, _IOFBF, SINK_IOBUF);
     k->open = 1;
     return TP_OK;
 }
@@ -147,7 +153,10 @@ tp_status tp_sink_reset(tp_sink *k, tp_err *err) {
 tp_status tp_sink_commit(tp_sink *k, uint8_t **data, size_t *len, tp_err *err) {
     if (k->to_file) {
         k->open = 0;
-        return tp_atomic_commit(&k->af, err);
+        tp_status st = tp_atomic_commit(&k->af, err);
+        free(k->iobuf);
+        k->iobuf = NULL;
+        return st;
     }
     tp_status st = tp_sink_reserve(k, k->len, err);
     if (st) return st;
@@ -166,6 +175,8 @@ tp_status tp_sink_commit(tp_sink *k, uint8_t **data, size_t *len, tp_err *err) {
 void tp_sink_abort(tp_sink *k) {
     if (k->to_file && k->open) tp_atomic_abort(&k->af);
     k->open = 0;
+    free(k->iobuf);
+    k->iobuf = NULL;
     free(k->buf);
     k->buf = NULL;
     k->len = k->cap = 0;
@@ -207,31 +218,6 @@ void tp_store_format_time(double t, char *out, size_t n) {
     }
     snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, ms);
-}
-
-/* ---- listing ---- */
-
-tp_status tp_store_list_add(tp_store_list *l, const char *key, size_t key_len, uint64_t size, double mtime,
-                            tp_err *err) {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        tp_store_entry *v = realloc(l->v, cap * sizeof *v);
-        if (!v) return tp_fail(err, TP_ERR_NOMEM, "out of memory listing %zu keys", cap);
-        l->v = v;
-        l->cap = cap;
-    }
-    char *k = malloc(key_len + 1);
-    if (!k) return tp_fail(err, TP_ERR_NOMEM, "out of memory listing keys");
-    memcpy(k, key, key_len);
-    k[key_len] = 0;
-    l->v[l->n++] = (tp_store_entry){k, size, mtime};
-    return TP_OK;
-}
-
-void tp_store_list_free(tp_store_list *l) {
-    for (size_t i = 0; i < l->n; i++) free(l->v[i].key);
-    free(l->v);
-    memset(l, 0, sizeof *l);
 }
 
 /* ---- dispatch ---- */

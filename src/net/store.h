@@ -47,6 +47,10 @@ typedef struct {
     int max_attempts;         /* tries per request, including the first; default 4 */
     double backoff_s;         /* delay before the first retry (doubling, capped at 8 s, jittered); 0.25 */
     int list_page_size;       /* keys per ListObjectsV2 page; 0 = the server's default (1000) */
+    int sign_payload;         /* S3 puts: sign the body's SHA-256 (x-amz-content-sha256) so the server
+                                 rejects a body altered in transit, at the cost of one more pass over
+                                 it. Off by default: https already protects the body, and templar's
+                                 payloads carry their own hash and ed25519 signature (DESIGN §8). */
 } tp_store_opts;
 
 void tp_store_opts_default(tp_store_opts *o);

@@ -16,12 +16,12 @@
 #define COPY_CHUNK (1 << 20)
 #define MAX_DEPTH 128
 
-tp_status tp_file_open(tp_store *s, const char *path, tp_err *err) {
-    if (!*path) return tp_fail(err, TP_ERR_ARG, "store URI '%s' names no directory (use file:///abs/dir or file://rel/dir)", s->uri);
+tp_status tp_file_open(tp_store *s, const char *path, const char *given, tp_err *err) {
+    if (!*path) return tp_fail(err, TP_ERR_ARG, "store URI '%s' names no directory (use file:///abs/dir or file://rel/dir)", given);
     for (const char *p = path; *p; p++)
-        if ((unsigned char)*p < 0x20) return tp_fail(err, TP_ERR_ARG, "store URI '%s' has a control character", s->uri);
+        if ((unsigned char)*p < 0x20) return tp_fail(err, TP_ERR_ARG, "store URI '%s' has a control character", given);
     if (snprintf(s->dir, sizeof s->dir, "%s", path) >= (int)sizeof s->dir)
-        return tp_fail(err, TP_ERR_ARG, "store URI '%s': path too long", s->uri);
+        return tp_fail(err, TP_ERR_ARG, "store URI '%s': path too long", given);
     return TP_OK;
 }
 

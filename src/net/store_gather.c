@@ -196,9 +196,10 @@ tp_status tp_store_gather(tp_gather_item *items, size_t n, const tp_gather_opts 
         int running = 0;
         curl_multi_perform(multi, &running);
         CURLMsg *m;
-        int left;
+        int left, progressed = 0;
         while ((m = curl_multi_info_read(multi, &left))) {
             if (m->msg != CURLMSG_DONE) continue;
+            progressed = 1;
             char *priv = NULL;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
             job *j = (job *)priv;
@@ -217,6 +218,8 @@ tp_status tp_store_gather(tp_gather_item *items, size_t n, const tp_gather_opts 
                 finish(j, f, f == TP_FETCH_OK ? NULL : e.msg);
             }
         }
+        /* A transfer ended: its slot can start the next one without waiting. */
+        if (progressed) continue;
         /* Sleep until there is network activity, a retry is due, or the deadline. */
         double wake = deadline;
         for (size_t i = 0; i < nj; i++)

@@ -20,7 +20,6 @@ typedef struct {
     char sigv4[96]; /* "aws:amz:REGION:s3" */
     tp_store_creds creds;
     int anonymous;    /* no credentials: requests go unsigned */
-    int sign_payload; /* plain http: sign the body's SHA-256 so tampering is caught; https: TLS does */
     CURL *easy;       /* for the synchronous calls; keeps the connection alive between them */
 } tp_s3;
 
@@ -41,6 +40,7 @@ typedef struct {
     size_t len, cap;
     tp_atomic_file af;
     int open;
+    char *iobuf; /* stdio buffer for af.f (glibc ignores a size given without a buffer) */
 } tp_sink;
 
 tp_status tp_sink_begin(tp_sink *k, const char *path, tp_err *err);
@@ -59,7 +59,8 @@ double tp_store_backoff(tp_store *s, int attempt);
 void tp_store_sleep(double seconds);
 
 /* file:// backend (store_file.c). */
-tp_status tp_file_open(tp_store *s, const char *path, tp_err *err);
+/* Parse s->uri (normalised); name `given` (as the caller wrote it) in messages. */
+tp_status tp_file_open(tp_store *s, const char *path, const char *given, tp_err *err);
 tp_status tp_file_put(tp_store *s, const char *key, const void *data, size_t len, const char *src_path, tp_err *err);
 /* A window of zeros is not checked. Fills st as soon as the object is found. */
 tp_fetch tp_file_get(tp_store *s, const char *key, uint64_t max_bytes, double not_before, double not_after,
@@ -69,7 +70,7 @@ tp_status tp_file_delete(tp_store *s, const char *key, tp_err *err);
 tp_status tp_file_list(tp_store *s, const char *prefix, tp_store_list *out, tp_err *err);
 
 /* S3 backend (store_s3.c). */
-tp_status tp_s3_open(tp_store *s, const char *uri, const tp_store_creds *creds, tp_err *err);
+tp_status tp_s3_open(tp_store *s, const char *given, const tp_store_creds *creds, tp_err *err);
 void tp_s3_close(tp_store *s);
 tp_status tp_s3_put(tp_store *s, const char *key, const void *data, size_t len, const char *src_path, tp_err *err);
 tp_fetch tp_s3_get(tp_store *s, const char *key, uint64_t max_bytes, tp_sink *sink, tp_store_stat *st, tp_err *err);

@@ -81,7 +81,7 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(n) if n else b""
         why = self.check_signature(body)
         if why:
-            sys.stderr.write(f"sigv4_server: {self.command} {self.path}: {why}\n")
+            sys.stderr.write(f"sigv4_server: rejected {self.command} {self.path}: {why}\n")
             return self.error(403, "SignatureDoesNotMatch", why)
         path, _, query = self.path.partition("?")
         bucket, _, key = urllib.parse.unquote(path[1:]).partition("/")
