@@ -333,11 +333,6 @@ int cmd_store(int argc, char **argv) {
     if (rc) return rc;
     /* pos[0] is the subcommand; URI and the rest follow. */
     if (a.npos < 1) return cli_usage("store", "expected a subcommand: put, get, head, ls, rm or gather");
-    /* libcurl's global state, once per process, before any handle (store.h). */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "templar store: libcurl failed to initialise\n");
-        return 1;
-    }
     const char *sub = a.pos[0];
     if (!strcmp(sub, "put")) rc = do_put(&a);
     else if (!strcmp(sub, "get")) rc = do_get(&a);
@@ -346,6 +341,5 @@ int cmd_store(int argc, char **argv) {
     else if (!strcmp(sub, "rm")) rc = do_rm(&a);
     else if (!strcmp(sub, "gather")) rc = do_gather(&a);
     else rc = cli_usage("store", "unknown subcommand '%s' (expected put, get, head, ls, rm or gather)", sub);
-    curl_global_cleanup();
     return rc;
 }

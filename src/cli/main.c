@@ -1,5 +1,6 @@
 /* templar: decentralized, incentive-driven pre-training of LLaMA-style models. One binary; the first
  * argument names the command. */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,8 +43,17 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        if (strcmp(argv[1], commands[i].name)) continue;
+        /* libcurl's global state is set up once per process, before any thread or handle. */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            fprintf(stderr, "templar: libcurl failed to initialise\n");
+            return 1;
+        }
+        int rc = commands[i].run(argc - 1, argv + 1);
+        curl_global_cleanup();
+        return rc;
+    }
     fprintf(stderr, "templar: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

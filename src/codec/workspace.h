@@ -14,7 +14,7 @@
 #include "model/layout.h"
 
 /* Keys a thread holds at once: a segment of neighbouring blocks (see compress.c). */
-#define TP_SEG_KEYS 65536
+#define TP_SEG_KEYS 32768
 
 typedef struct {
     float *bv;      /* totalk block values */
