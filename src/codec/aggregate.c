@@ -103,76 +103,84 @@ static tp_status make_tables(const tp_sparse *const *peers, int P, int bins, tab
     return TP_OK;
 }
 
-/* Zeroes the per-thread sums, counts and dense block, which each block then leaves zero again. */
+/* Zeroes the per-thread sums, counts and dense segment, which each segment then leaves zero. */
 static void clear_scratch(tp_thread_ws *th, int64_t totalk) {
     memset(th->dtmp, 0, sizeof(double) * (size_t)totalk);
     memset(th->cnt, 0, sizeof(uint16_t) * (size_t)totalk);
-    memset(th->bv, 0, sizeof(float) * (size_t)totalk);
+    int64_t n = totalk > TP_SEG_KEYS ? totalk : TP_SEG_KEYS;
+    memset(th->bseg, 0, sizeof(float) * (size_t)n);
 }
 
-/* Aggregates blocks [b0, b1) into the sink; returns non-zero if an aggregated value is not finite. */
-static int aggregate_blocks(const tp_sparse *const *peers, int P, const tables *tb, const tp_dct_plan *plan,
-                            tp_thread_ws *th, const sink *out, int64_t b0, int64_t b1) {
-    const tp_block_geom *g = &peers[0]->geom;
-    const int64_t k = peers[0]->k, totalk = g->totalk;
-    const float lr = out->lr;
-    /* Per block: sums and counts at the positions sent, the mean of each into a dense block, then
-     * the block applied row by row. */
+/* Aggregated values of block b into dense (block layout); returns non-zero if one is not finite. */
+static int aggregate_block(const tp_sparse *const *peers, int P, const tables *tb, const tp_dct_plan *plan,
+                           tp_thread_ws *th, int64_t b, float *dense) {
+    const int64_t k = peers[0]->k;
     double *sum = th->dtmp;
     uint16_t *cnt = th->cnt;
-    float *dense = th->bv;
     int nf = 0;
-    for (int64_t b = b0; b < b1; b++) {
-        if (out->theta && b + 1 < b1) {
-            /* A block's rows are short runs far apart, which hardware prefetchers follow poorly:
-             * fetch the next block's rows while this one is summed. */
-            const float *nx = out->theta + tp_block_origin(g, b + 1);
-            for (int64_t r = 0; r < g->br; r++)
-                for (int64_t c = 0; c < g->bc; c += 16) __builtin_prefetch(nx + r * g->cols + c, 1, 1);
+    for (int i = 0; i < P; i++) {
+        const uint16_t *idx = peers[i]->idx + b * k;
+        const uint8_t *code = peers[i]->codes + b * k;
+        const float *t = tb->tab[i];
+        for (int64_t j = 0; j < k; j++) {
+            sum[idx[j]] += t[code[j]];
+            cnt[idx[j]]++;
         }
-        for (int i = 0; i < P; i++) {
-            const uint16_t *idx = peers[i]->idx + b * k;
-            const uint8_t *code = peers[i]->codes + b * k;
-            const float *t = tb->tab[i];
-            for (int64_t j = 0; j < k; j++) {
-                sum[idx[j]] += t[code[j]];
-                cnt[idx[j]]++;
-            }
+    }
+    for (int i = 0; i < P; i++) {
+        const uint16_t *idx = peers[i]->idx + b * k;
+        for (int64_t j = 0; j < k; j++) {
+            uint16_t pos = idx[j];
+            if (!cnt[pos]) continue; /* done via an earlier peer */
+            /* Most coordinates come from one peer: its value needs no division. */
+            float a = cnt[pos] == 1 ? (float)sum[pos] : (float)(sum[pos] / cnt[pos]);
+            nf |= !isfinite(a);
+            dense[pos] = a;
+            sum[pos] = 0;
+            cnt[pos] = 0;
         }
-        for (int i = 0; i < P; i++) {
-            const uint16_t *idx = peers[i]->idx + b * k;
-            for (int64_t j = 0; j < k; j++) {
-                uint16_t pos = idx[j];
-                if (!cnt[pos]) continue; /* done via an earlier peer */
-                /* Most coordinates come from one peer: its value needs no division. */
-                float a = cnt[pos] == 1 ? (float)sum[pos] : (float)(sum[pos] / cnt[pos]);
-                nf |= !isfinite(a);
-                dense[pos] = a;
-                sum[pos] = 0;
-                cnt[pos] = 0;
-            }
-        }
-        if (plan) {
-            /* The sums are all zero again, so their buffer can lend itself as the transform's
-             * temporary as long as it is cleared after. */
-            tp_dct_inverse(plan, dense, dense, sum);
-            memset(sum, 0, sizeof(double) * (size_t)totalk);
-            for (int64_t i = 0; i < totalk; i++) nf |= !isfinite(dense[i]);
-        }
-        /* Whole rows, in order: streaming beats scattered updates even though most entries are
-         * zero, and theta - lr * 0 is theta exactly (lr >= 0). */
-        int64_t origin = tp_block_origin(g, b);
+    }
+    if (plan) {
+        /* The sums are all zero again, so their buffer can lend itself as the transform's
+         * temporary as long as it is cleared after. */
+        int64_t totalk = peers[0]->geom.totalk;
+        tp_dct_inverse(plan, dense, dense, sum);
+        memset(sum, 0, sizeof(double) * (size_t)totalk);
+        for (int64_t i = 0; i < totalk; i++) nf |= !isfinite(dense[i]);
+    }
+    return nf;
+}
+
+/* Aggregates segments [s0, s1) into the sink: each segment's blocks into the dense segment
+ * buffer, then the segment applied row by row; returns non-zero if an aggregated value is not
+ * finite. */
+static int aggregate_segments(const tp_sparse *const *peers, int P, const tables *tb, const tp_dct_plan *plan,
+                              tp_thread_ws *th, const sink *out, int64_t s0, int64_t s1) {
+    const tp_block_geom *g = &peers[0]->geom;
+    const int64_t totalk = g->totalk, bc = g->bc;
+    const float lr = out->lr;
+    int nf = 0;
+    for (int64_t sg = s0; sg < s1; sg++) {
+        int64_t y, x0, nx;
+        tp_seg_range(g, sg, &y, &x0, &nx);
+        for (int64_t i = 0; i < nx; i++)
+            nf |= aggregate_block(peers, P, tb, plan, th, y * g->nbx + x0 + i, th->bseg + i * totalk);
+        /* Whole rows of the segment, in order: streaming beats scattered updates even though most
+         * entries are zero, and theta - lr * 0 is theta exactly (lr >= 0). */
         for (int64_t r = 0; r < g->br; r++) {
-            float *d = dense + r * g->bc;
-            if (out->agg) memcpy(out->agg + origin + r * g->cols, d, sizeof(float) * (size_t)g->bc);
-            if (out->theta) {
-                float *row = out->theta + origin + r * g->cols;
-                for (int64_t c = 0; c < g->bc; c++) {
-                    float step = lr * d[c];
-                    row[c] = row[c] - step;
+            const int64_t at = (y * g->br + r) * g->cols + x0 * bc;
+            for (int64_t i = 0; i < nx; i++) {
+                float *d = th->bseg + i * totalk + r * bc;
+                if (out->agg) memcpy(out->agg + at + i * bc, d, sizeof(float) * (size_t)bc);
+                if (out->theta) {
+                    float *row = out->theta + at + i * bc;
+                    for (int64_t c = 0; c < bc; c++) {
+                        float step = lr * d[c];
+                        row[c] = row[c] - step;
+                    }
                 }
+                memset(d, 0, sizeof(float) * (size_t)bc);
             }
-            memset(d, 0, sizeof(float) * (size_t)g->bc);
         }
     }
     return nf;
@@ -185,6 +193,7 @@ static tp_status aggregate_shared(const tp_sparse *const *peers, int P, const tp
     if (st) return st;
     const tp_block_geom *g = &peers[0]->geom;
     const int64_t nb = g->nblocks, totalk = g->totalk;
+    (void)nb; /* only the OpenMP clause below reads it */
     if ((st = tp_codec_ws_reserve(ws, totalk, 1, p->bins, err))) return st;
     const tp_dct_plan *plan = NULL;
     if (p->use_dct && (st = tp_codec_ws_dct(ws, (int)g->br, (int)g->bc, &plan, err))) return st;
@@ -195,14 +204,26 @@ static tp_status aggregate_shared(const tp_sparse *const *peers, int P, const tp
         *nonfinite = 1;
         if (out->theta) return TP_OK; /* left unchanged */
     }
-    int nf = 0;
+    /* With finite tables every aggregated value is finite: a mean, taken in double, of floats no
+     * larger than FLT_MAX cannot round past it. The inverse DCT can overflow, though, so in DeMo
+     * mode an outer step first aggregates without applying anything, to leave the tensor unchanged
+     * if it must. */
+    const sink dry = {0};
+    for (int pass = plan && out->theta ? 0 : 1; pass < 2; pass++) {
+        const sink *to = pass ? out : &dry;
+        int nf = 0;
 #pragma omp parallel num_threads(ws->nthreads) if (nb > 1) reduction(| : nf)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        clear_scratch(&ws->th[t], totalk);
-        nf |= aggregate_blocks(peers, P, &tb, plan, &ws->th[t], out, nb * t / nt, nb * (t + 1) / nt);
+        {
+            int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            const int64_t ns = tp_seg_count(g);
+            clear_scratch(&ws->th[t], totalk);
+            nf |= aggregate_segments(peers, P, &tb, plan, &ws->th[t], to, ns * t / nt, ns * (t + 1) / nt);
+        }
+        if (nf) {
+            *nonfinite = 1;
+            if (!pass) return TP_OK; /* left unchanged */
+        }
     }
-    if (nf) *nonfinite = 1;
     return TP_OK;
 }
 
@@ -315,7 +336,7 @@ tp_status tp_outer_step(float *theta, const tp_layout *L, const tp_update *const
                     continue;
                 }
                 sink o1 = {.theta = theta + L->tensors[t].offset, .lr = lr};
-                if (aggregate_blocks(ps, P, &tb, NULL, th, &o1, 0, ps[0]->geom.nblocks)) skip[t] = 1;
+                if (aggregate_segments(ps, P, &tb, NULL, th, &o1, 0, tp_seg_count(&ps[0]->geom))) skip[t] = 1;
             }
         }
         if (failed) st = tp_fail(err, TP_ERR_INTERNAL, "outer step: peers do not match");

@@ -25,8 +25,8 @@ tp_status tp_aggregate_clip(const tp_sparse *const *peers, int P, int bins, floa
 tp_status tp_aggregate_tensor(const tp_sparse *const *peers, int P, const tp_codec_params *p, tp_codec_ws *ws,
                               float *agg, int *nonfinite, tp_err *err);
 
-/* theta <- theta - lr * aggregate for one tensor, touching only the coordinates some peer sent
- * (all of each block in DeMo mode). A non-finite aggregate leaves theta unchanged and sets *skipped. */
+/* theta <- theta - lr * aggregate for one tensor (lr in [0, 1e6]); coordinates no peer sent keep
+ * their exact value. A non-finite aggregate leaves theta unchanged and sets *skipped. */
 tp_status tp_outer_step_tensor(float *theta, const tp_sparse *const *peers, int P, const tp_codec_params *p, float lr,
                                tp_codec_ws *ws, int *skipped, tp_err *err);
 

@@ -54,23 +54,6 @@ static uint32_t next_threshold(uint32_t T) {
     return x.u;
 }
 
-/* Blocks are worked on in segments: runs of neighbouring blocks along one block row, streamed row
- * by row so that memory is read in long contiguous runs (block by block, a block's rows are short
- * runs far apart, which starves the hardware prefetchers). A segment's keys fill at most
- * TP_SEG_KEYS entries of a thread's key buffer. */
-#define SEG_MAX_BLOCKS 1024
-
-static int64_t seg_blocks(const tp_block_geom *g) {
-    int64_t n = TP_SEG_KEYS / g->totalk;
-    n = n < 1 ? 1 : n > SEG_MAX_BLOCKS ? SEG_MAX_BLOCKS : n;
-    return n < g->nbx ? n : g->nbx;
-}
-
-static int64_t seg_count(const tp_block_geom *g) {
-    int64_t n = seg_blocks(g);
-    return g->nby * ((g->nbx + n - 1) / n);
-}
-
 /* One pass over the segment: the error-feedback update (EF mode) and the magnitude keys, block
  * after block, into th->bk; mx[i] gets the largest key of the segment's block i, which is
  * >= TP_KEY_INF exactly when the block holds a non-finite value. */
@@ -172,11 +155,12 @@ static void select_block(const source *src, const tp_dct_plan *plan, tp_sparse *
 static void select_segments(const source *src, const tp_dct_plan *plan, tp_sparse *s, float *vals, tp_thread_ws *th,
                             int64_t s0, int64_t s1, int *bad) {
     const tp_block_geom *g = &s->geom;
-    const int64_t totalk = g->totalk, per = seg_blocks(g), per_row = (g->nbx + per - 1) / per;
-    uint32_t mx[SEG_MAX_BLOCKS];
+    const int64_t totalk = g->totalk;
+    uint32_t mx[TP_SEG_MAX_BLOCKS];
     th->t_est = 0;
     for (int64_t sg = s0; sg < s1; sg++) {
-        int64_t y = sg / per_row, x0 = (sg % per_row) * per, nx = g->nbx - x0 < per ? g->nbx - x0 : per;
+        int64_t y, x0, nx;
+        tp_seg_range(g, sg, &y, &x0, &nx);
         if (!plan) scan_segment(src, g, y, x0, nx, th, mx);
         for (int64_t i = 0; i < nx; i++) {
             int64_t b = y * g->nbx + x0 + i;
@@ -237,7 +221,7 @@ static void finish_quant(const tp_quant *q, tp_sparse *s) {
 /* One tensor on the calling thread alone (th is its scratch). The workspace must be reserved. */
 static int compress_serial(const source *src, const tp_codec_params *p, tp_thread_ws *th, tp_sparse *s) {
     int bad = 0;
-    select_segments(src, NULL, s, th->vals, th, 0, seg_count(&s->geom), &bad);
+    select_segments(src, NULL, s, th->vals, th, 0, tp_seg_count(&s->geom), &bad);
     if (bad) return -1;
     tp_quant q;
     tp_quantize(th->vals, s->geom.nblocks * s->k, p->bins, p->range, s->codes, &q, th->qscratch, 1);
@@ -263,7 +247,7 @@ static tp_status compress_shared(const source *src, const tp_codec_params *p, tp
     {
         /* Contiguous block ranges: a thread's blocks are neighbours in memory. */
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        const int64_t ns = seg_count(g);
+        const int64_t ns = tp_seg_count(g);
         select_segments(src, plan, s, vals, &ws->th[t], ns * t / nt, ns * (t + 1) / nt, &bad);
     }
     if (bad) return tp_fail(err, TP_ERR_NUMERIC, "codec: tensor '%s' holds a non-finite value", s->name);

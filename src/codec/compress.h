@@ -25,7 +25,9 @@ tp_status tp_decompress_tensor(const tp_sparse *s, const tp_codec_params *p, tp_
                                tp_err *err);
 
 /* The same over every tensor of a layout; e, delta and out are flat buffers of L->total floats and
- * u was sized by tp_update_init_layout for L. */
+ * u was sized by tp_update_init_layout for L. Large tensors run one at a time on all threads, the
+ * others one per thread (see tp_codec_schedule). On TP_ERR_NUMERIC (a non-finite value) u is
+ * incomplete and, for the error-feedback call, e has been partly updated. */
 tp_status tp_ef_compress_model(float *e, const float *delta, float beta, float lambda, const tp_layout *L,
                                tp_codec_ws *ws, tp_update *u, tp_err *err);
 tp_status tp_compress_model(const float *x, const tp_layout *L, tp_codec_ws *ws, tp_update *u, tp_err *err);

@@ -51,6 +51,7 @@ tp_status tp_codec_ws_reserve(tp_codec_ws *ws, int64_t totalk, int64_t nvals, in
             th->bv = (float *)p;
             p += n * 4;
             th->bk = (uint32_t *)p;
+            th->bseg = (float *)p;
             p += nk * 4;
             th->ckey = (uint32_t *)p;
             p += n * 4;

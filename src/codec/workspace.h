@@ -13,12 +13,17 @@
 #include "core/error.h"
 #include "model/layout.h"
 
-/* Keys a thread holds at once: a segment of neighbouring blocks (see compress.c). */
-#define TP_SEG_KEYS 32768
+/* Blocks are worked on in segments: runs of neighbouring blocks along one block row, streamed row
+ * by row so that memory is read in long contiguous runs (block by block, a block's rows are short
+ * runs far apart, which starves the hardware prefetchers). A segment spans at most TP_SEG_KEYS
+ * entries, the size of a thread's segment buffer. */
+#define TP_SEG_KEYS 65536
+#define TP_SEG_MAX_BLOCKS 1024
 
 typedef struct {
     float *bv;      /* totalk block values */
-    uint32_t *bk;   /* max(totalk, TP_SEG_KEYS) magnitude keys */
+    uint32_t *bk;   /* max(totalk, TP_SEG_KEYS) magnitude keys of a segment */
+    float *bseg;    /* the same memory as bk, as a segment's dense values (aggregation) */
     uint16_t *cpos; /* totalk candidate positions */
     uint32_t *ckey; /* totalk candidate keys */
     uint32_t *ktmp; /* totalk: selection scratch */
@@ -50,6 +55,24 @@ tp_status tp_codec_ws_reserve_layout(tp_codec_ws *ws, const tp_layout *L, const 
  * thread, largest first, so a model costs few synchronisations. Fills order with tensor indices,
  * the shared ones first, and returns how many are shared. */
 int tp_codec_schedule(const tp_block_geom *const *geoms, int n, int nthreads, int all_shared, int *order);
+
+/* Blocks per segment and segments of a tensor; segment i covers block row i / per_row. */
+static inline int64_t tp_seg_blocks(const tp_block_geom *g) {
+    int64_t n = TP_SEG_KEYS / g->totalk;
+    n = n < 1 ? 1 : n > TP_SEG_MAX_BLOCKS ? TP_SEG_MAX_BLOCKS : n;
+    return n < g->nbx ? n : g->nbx;
+}
+static inline int64_t tp_seg_count(const tp_block_geom *g) {
+    int64_t n = tp_seg_blocks(g);
+    return g->nby * ((g->nbx + n - 1) / n);
+}
+/* First block row, first block column and number of blocks of segment sg. */
+static inline void tp_seg_range(const tp_block_geom *g, int64_t sg, int64_t *y, int64_t *x0, int64_t *nx) {
+    int64_t per = tp_seg_blocks(g), per_row = (g->nbx + per - 1) / per;
+    *y = sg / per_row;
+    *x0 = (sg % per_row) * per;
+    *nx = g->nbx - *x0 < per ? g->nbx - *x0 : per;
+}
 
 /* The DCT plan for a block shape (rebuilt only when the shape changes). */
 tp_status tp_codec_ws_dct(tp_codec_ws *ws, int br, int bc, const tp_dct_plan **plan, tp_err *err);

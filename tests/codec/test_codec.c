@@ -488,6 +488,41 @@ Test(codec_aggregate, non_finite_tensor_is_skipped) {
     tp_codec_ws_free(ws);
 }
 
+/* The outer step applies exactly the aggregate, in plain and DeMo mode alike. */
+Test(codec_aggregate, outer_step_applies_the_aggregate) {
+    for (int dct = 0; dct < 2; dct++) {
+        tp_codec_params p;
+        tp_codec_params_default(&p);
+        p.use_dct = dct;
+        tp_codec_ws *ws = new_ws(0);
+        tp_update u[3];
+        const tp_sparse *peers[3];
+        for (int i = 0; i < 3; i++) {
+            make_peer(&u[i], 128, 192, &p, 30 + (uint64_t)i, 1.0f + (float)i, ws);
+            peers[i] = &u[i].t[0];
+        }
+        const int64_t n = 128 * 192;
+        float *agg = malloc(sizeof(float) * n), *theta = malloc(sizeof(float) * n), *want = malloc(sizeof(float) * n);
+        fill_normal(theta, n, 4, 0.02f);
+        int nf, skipped;
+        tp_err err;
+        cr_assert_eq(tp_aggregate_tensor(peers, 3, &p, ws, agg, &nf, &err), TP_OK);
+        cr_assert_not(nf);
+        for (int64_t i = 0; i < n; i++) {
+            float step = 0.7f * agg[i];
+            want[i] = theta[i] - step;
+        }
+        cr_assert_eq(tp_outer_step_tensor(theta, peers, 3, &p, 0.7f, ws, &skipped, &err), TP_OK);
+        cr_assert_not(skipped);
+        cr_assert_eq(memcmp(theta, want, sizeof(float) * n), 0, "dct=%d", dct);
+        free(agg);
+        free(theta);
+        free(want);
+        for (int i = 0; i < 3; i++) tp_update_free(&u[i]);
+        tp_codec_ws_free(ws);
+    }
+}
+
 static tp_config tiny_config(void) {
     tp_config c;
     tp_err err;
