@@ -110,7 +110,7 @@ int cmd_apply(int argc, char **argv) {
     char tok[4200];
     snprintf(tok, sizeof tok, "%s/tokenizer.json", model_dir);
     tp_extra_file extra = {"tokenizer.json", tok};
-    if (tp_checkpoint_save(out, m, NULL, NULL, &extra, tp_path_exists(tok) ? 1 : 0, &err)) goto done;
+    if (tp_checkpoint_save(out, m, NULL, NULL, NULL, &extra, tp_path_exists(tok) ? 1 : 0, &err)) goto done;
     printf("applied %d of %d updates (outer lr %g, %d tensors skipped) -> %s\n", n_valid, n_files, lr, n_skipped, out);
     rc = 0;
 done:

@@ -22,6 +22,7 @@ static const char usage_text[] =
     "Writes the signed SparseLoCo message for the pseudo-gradient before - after of two model\n"
     "directories. Error feedback: e = 0.95*e + delta (e from --ef, else 0); the message is compress(e);\n"
     "e - decompress(message) is written to --ef-out.\n"
+    "  --ef FILE|DIR       error feedback from a previous --ef-out file or a checkpoint directory\n"
     "  --step N            global step recorded in the message (default 0)\n"
     "  --run-version V     run version (default v1)\n" CODEC_OPTIONS_HELP;
 
@@ -93,7 +94,10 @@ int cmd_compress(int argc, char **argv) {
     const tp_layout *L = &mb->layout;
     if (!(e = tp_alloc_aligned(L->total * sizeof *e, &err)) || !(delta = tp_alloc_aligned(L->total * sizeof *delta, &err)))
         goto done;
-    if (ef && tp_checkpoint_read_tensors(ef, L, "ef.", e, &err)) goto done;
+    /* --ef names the file a previous --ef-out wrote, or a checkpoint directory holding one. */
+    if (ef && (tp_path_is_dir(ef) ? tp_checkpoint_load_error_feedback(ef, L, e, &err)
+                                  : tp_checkpoint_read_tensors(ef, L, TP_ERROR_FEEDBACK_PREFIX, e, &err)))
+        goto done;
     for (size_t i = 0; i < L->total; i++) delta[i] = mb->params[i] - ma->params[i];
     if (tp_codec_ws_new(0, &ws, &err) || tp_codec_ws_reserve_layout(ws, L, &params, &err) ||
         tp_update_init_layout(&u, L, &params, &err) || tp_ef_compress_model(e, delta, 0.95f, 1.0f, L, ws, &u, &err))
@@ -103,7 +107,7 @@ int cmd_compress(int argc, char **argv) {
     if (tp_wire_encode(&u, &mb->cfg, &info, w.sk, &bytes, &len, &err) ||
         tp_write_file_atomic(out, bytes, len, &err))
         goto done;
-    if (ef_out && tp_checkpoint_write_tensors(ef_out, L, e, "ef.", NULL, 0.0f, &err)) goto done;
+    if (ef_out && tp_checkpoint_write_tensors(ef_out, L, e, TP_ERROR_FEEDBACK_PREFIX, NULL, 0.0f, &err)) goto done;
     printf("wrote %s: %zu bytes for %zu parameters (%.4f bytes/param), %lld entries, window %lld, uid %lld\n", out,
            len, L->total, (double)len / (double)L->total, (long long)u.nnz, (long long)window, (long long)uid);
     rc = 0;

@@ -180,7 +180,7 @@ static tp_status save(trainer *tr, const train_args *a, tp_err *err) {
     snprintf(tok, sizeof tok, "%s/tokenizer.json", a->data);
     tp_extra_file extra = {"tokenizer.json", tok};
     json_t *tj = train_config_json(&tr->cfg.train);
-    tp_status st = tp_checkpoint_save(a->out, tr->model, &tr->opt, tj, &extra, tp_path_exists(tok) ? 1 : 0, err);
+    tp_status st = tp_checkpoint_save(a->out, tr->model, &tr->opt, NULL, tj, &extra, tp_path_exists(tok) ? 1 : 0, err);
     json_decref(tj);
     return st;
 }

@@ -19,6 +19,7 @@
 
 #include "codec/sparse.h"
 #include "core/error.h"
+#include "core/hex.h"
 #include "core/npy.h"
 #include "core/safetensors.h"
 #include "model/config.h"
@@ -78,9 +79,5 @@ tp_status tp_wire_assemble(const tp_wire_tensor *t, int n, const tp_wire_kv *met
 tp_status tp_wire_signed_bytes(const tp_st *st, const uint8_t data_hash[32], uint8_t **msg, size_t *len,
                                tp_err *err);
 
-/* Lower-case hex of n bytes into out (2n + 1 chars). */
-void tp_hex(const uint8_t *b, size_t n, char *out);
-/* Parses exactly 2n lower-case hex digits; 0 on success. */
-int tp_unhex(const char *s, uint8_t *b, size_t n);
 
 #endif

@@ -178,6 +178,11 @@ int tp_path_exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
+int tp_path_is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 tp_status tp_path_join(char *out, size_t n, const char *a, const char *b, tp_err *err) {
     if (snprintf(out, n, "%s/%s", a, b) >= (int)n) return tp_fail(err, TP_ERR_ARG, "path too long: %s/%s", a, b);
     return TP_OK;

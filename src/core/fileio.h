@@ -39,6 +39,7 @@ tp_status tp_mkdirs(const char *path, tp_err *err);
 tp_status tp_replace_dir(const char *src, const char *dst, tp_err *err);
 tp_status tp_remove_tree(const char *path, tp_err *err);
 int tp_path_exists(const char *path);
+int tp_path_is_dir(const char *path);
 /* Joins a and b with '/', into out (size n). Fails if it does not fit. */
 tp_status tp_path_join(char *out, size_t n, const char *a, const char *b, tp_err *err);
 

@@ -164,8 +164,14 @@ static tp_status copy_file(const char *src, const char *dst, tp_err *err) {
     return st;
 }
 
-tp_status tp_checkpoint_save(const char *dir, const tp_llama *m, const tp_adamw *opt, json_t *train_json,
-                             const tp_extra_file *extra, int n_extra, tp_err *err) {
+tp_status tp_checkpoint_load_error_feedback(const char *dir, const tp_layout *L, float *ef, tp_err *err) {
+    char path[4096];
+    tp_status st = tp_path_join(path, sizeof path, dir, TP_ERROR_FEEDBACK_FILE, err);
+    return st ? st : tp_checkpoint_read_tensors(path, L, TP_ERROR_FEEDBACK_PREFIX, ef, err);
+}
+
+tp_status tp_checkpoint_save(const char *dir, const tp_llama *m, const tp_adamw *opt, const float *error_feedback,
+                             json_t *train_json, const tp_extra_file *extra, int n_extra, tp_err *err) {
     char tmp[4096], path[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dir, (long)getpid());
     tp_status st = tp_remove_tree(tmp, err);
@@ -203,6 +209,10 @@ tp_status tp_checkpoint_save(const char *dir, const tp_llama *m, const tp_adamw 
         if (!st) st = tp_st_write_file(w, path, err);
         free(train);
         tp_st_writer_free(w);
+    }
+    if (!st && error_feedback) {
+        snprintf(path, sizeof path, "%s/" TP_ERROR_FEEDBACK_FILE, tmp);
+        st = tp_checkpoint_write_tensors(path, &m->layout, error_feedback, TP_ERROR_FEEDBACK_PREFIX, NULL, 0.0f, err);
     }
     for (int i = 0; !st && i < n_extra; i++) {
         snprintf(path, sizeof path, "%s/%s", tmp, extra[i].name);

@@ -1,5 +1,6 @@
 /* Model directories (DESIGN §4): HF-loadable model.safetensors + config.json, and beside them
- * optimizer.safetensors (AdamW moments, step and training config). A directory is written under a
+ * optimizer.safetensors (AdamW moments, step and training config) and, for a miner,
+ * error_feedback.safetensors (the SparseLoCo residual not yet transmitted, tensors "ef.<name>"). A directory is written under a
  * temporary name and renamed into place, so the previous checkpoint survives any crash. */
 #ifndef TP_MODEL_CHECKPOINT_H
 #define TP_MODEL_CHECKPOINT_H
@@ -20,15 +21,21 @@ tp_status tp_checkpoint_load_weights(const char *dir, tp_llama *m, tp_err *err);
 tp_status tp_checkpoint_load_optimizer(const char *dir, const tp_layout *L, tp_adamw *opt, json_t **train_json,
                                        tp_err *err);
 
-/* Writes a whole checkpoint directory atomically. opt may be NULL (weights only). extra_files are
+/* Writes a whole checkpoint directory atomically. opt and error_feedback (layout.total floats) may
+ * be NULL. extra_files are
  * (name, source path) pairs copied in, e.g. the tokenizer; train_json is stored in the optimizer
  * file's metadata. */
 typedef struct {
     const char *name;
     const char *source;
 } tp_extra_file;
-tp_status tp_checkpoint_save(const char *dir, const tp_llama *m, const tp_adamw *opt, json_t *train_json,
-                             const tp_extra_file *extra, int n_extra, tp_err *err);
+tp_status tp_checkpoint_save(const char *dir, const tp_llama *m, const tp_adamw *opt, const float *error_feedback,
+                             json_t *train_json, const tp_extra_file *extra, int n_extra, tp_err *err);
+/* Loads DIR/error_feedback.safetensors into ef (layout.total floats). */
+tp_status tp_checkpoint_load_error_feedback(const char *dir, const tp_layout *L, float *ef, tp_err *err);
+
+#define TP_ERROR_FEEDBACK_FILE "error_feedback.safetensors"
+#define TP_ERROR_FEEDBACK_PREFIX "ef."
 
 /* Writes named float tensors (e.g. gradients) to a safetensors file: names[i] gets data + layout
  * offsets of tensor i, prefixed. Used by `templar grad`. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/fileio.h"
+#include "core/hex.h"
 
 #define KEY_FILE "hotkey"
 #define PUB_FILE "hotkey.pub"
@@ -37,27 +38,6 @@ tp_status tp_wallet_check_name(const char *name, tp_err *err) {
         if (!ok) return tp_fail(err, TP_ERR_ARG, "wallet name '%s' may hold only letters, digits, '_', '-' and '.'", name);
     }
     return TP_OK;
-}
-
-void tp_hex_encode(const unsigned char *in, size_t n, char *out) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
-int tp_hex_decode(const char *hex, unsigned char *out, size_t n) {
-    if (strlen(hex) != 2 * n) return -1;
-    for (size_t i = 0; i < 2 * n; i++) {
-        char c = hex[i];
-        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (v < 0) return -1;
-        if (i % 2 == 0) out[i / 2] = (unsigned char)(v << 4);
-        else out[i / 2] |= (unsigned char)v;
-    }
-    return 0;
 }
 
 static tp_status wallet_dir(const char *home, const char *name, char *out, size_t n, tp_err *err) {
@@ -95,9 +75,9 @@ tp_status tp_wallet_create(const char *home, const char *name, tp_wallet *w, tp_
     memset(w, 0, sizeof *w);
     snprintf(w->name, sizeof w->name, "%s", name);
     crypto_sign_keypair(w->pk, w->sk);
-    tp_hex_encode(w->pk, sizeof w->pk, w->pk_hex);
+    tp_hex(w->pk, sizeof w->pk, w->pk_hex);
     char sk_hex[2 * crypto_sign_SECRETKEYBYTES + 1], text[512];
-    tp_hex_encode(w->sk, sizeof w->sk, sk_hex);
+    tp_hex(w->sk, sizeof w->sk, sk_hex);
     snprintf(text, sizeof text, "{\"type\": \"ed25519\", \"public_key\": \"%s\", \"secret_key\": \"%s\"}\n", w->pk_hex,
              sk_hex);
     sodium_memzero(sk_hex, sizeof sk_hex);
@@ -133,7 +113,7 @@ tp_status tp_wallet_load(const char *home, const char *name, tp_wallet *w, tp_er
     memset(w, 0, sizeof *w);
     snprintf(w->name, sizeof w->name, "%s", name);
     unsigned char derived[crypto_sign_PUBLICKEYBYTES];
-    if (!pk || !sk || tp_hex_decode(pk, w->pk, sizeof w->pk) || tp_hex_decode(sk, w->sk, sizeof w->sk))
+    if (!pk || !sk || tp_unhex(pk, w->pk, sizeof w->pk) || tp_unhex(sk, w->sk, sizeof w->sk))
         st = tp_fail(err, TP_ERR_FORMAT, "%s is not a templar hotkey file", path);
     else if (crypto_sign_ed25519_sk_to_pk(derived, w->sk) != 0 || memcmp(derived, w->pk, sizeof derived))
         st = tp_fail(err, TP_ERR_FORMAT, "%s: the public key does not belong to the secret key", path);
@@ -142,7 +122,7 @@ tp_status tp_wallet_load(const char *home, const char *name, tp_wallet *w, tp_er
         tp_wallet_clear(w);
         return st;
     }
-    tp_hex_encode(w->pk, sizeof w->pk, w->pk_hex);
+    tp_hex(w->pk, sizeof w->pk, w->pk_hex);
     return TP_OK;
 }
 

@@ -26,9 +26,5 @@ tp_status tp_wallet_load(const char *home, const char *name, tp_wallet *w, tp_er
 /* Wipes the secret key from memory. */
 void tp_wallet_clear(tp_wallet *w);
 
-/* Hex helpers for 32-byte keys and hashes. */
-void tp_hex_encode(const unsigned char *in, size_t n, char *out);
-/* Parses exactly n bytes of hex; returns 0 on success. */
-int tp_hex_decode(const char *hex, unsigned char *out, size_t n);
 
 #endif

@@ -273,7 +273,9 @@ Test(checkpoint, round_trip_and_atomic_replace) {
     for (size_t i = 0; i < m->layout.total; i++) opt.m[i] = (float)i, opt.v[i] = 1.0f / (float)(i + 1);
     opt.step = 42;
     json_t *tj = json_pack("{si}", "batch_size", 3);
-    cr_assert_eq(tp_checkpoint_save(ck, m, &opt, tj, NULL, 0, &err), TP_OK, "%s", err.msg);
+    float *ef = calloc(m->layout.total, sizeof(float));
+    for (size_t i = 0; i < m->layout.total; i++) ef[i] = 0.001f * (float)(i % 97) - 0.03f;
+    cr_assert_eq(tp_checkpoint_save(ck, m, &opt, ef, tj, NULL, 0, &err), TP_OK, "%s", err.msg);
 
     tp_model_config cfg;
     cr_assert_eq(tp_checkpoint_read_config(ck, &cfg, &err), TP_OK, "%s", err.msg);
@@ -289,6 +291,11 @@ Test(checkpoint, round_trip_and_atomic_replace) {
     cr_assert_eq(opt2.step, 42);
     cr_assert_eq(memcmp(opt2.m, opt.m, 2 * m->layout.total * sizeof(float)), 0);
     cr_assert(json_equal(tj, tj2));
+    float *ef2 = calloc(m->layout.total, sizeof(float));
+    cr_assert_eq(tp_checkpoint_load_error_feedback(ck, &m->layout, ef2, &err), TP_OK, "%s", err.msg);
+    cr_assert_eq(memcmp(ef, ef2, m->layout.total * sizeof(float)), 0, "error feedback must survive a checkpoint");
+    free(ef);
+    free(ef2);
 
     /* A truncated weights file fails with a message naming it; the model is not half-loaded. */
     char wpath[4300];
@@ -307,7 +314,7 @@ Test(checkpoint, round_trip_and_atomic_replace) {
 
     /* Saving again replaces the directory as a whole. */
     m->params[0] = 123.0f;
-    cr_assert_eq(tp_checkpoint_save(ck, m, NULL, NULL, NULL, 0, &err), TP_OK);
+    cr_assert_eq(tp_checkpoint_save(ck, m, NULL, NULL, NULL, NULL, 0, &err), TP_OK);
     cr_assert_eq(tp_checkpoint_load_weights(ck, back, &err), TP_OK);
     cr_assert_eq(back->params[0], 123.0f);
     char opath[4300];

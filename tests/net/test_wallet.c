@@ -58,14 +58,3 @@ Test(wallet, bad_names_and_files) {
     cr_assert(strstr(err.msg, "not a templar hotkey"), "%s", err.msg);
     tp_remove_tree(home, &err);
 }
-
-Test(wallet, hex_round_trip) {
-    unsigned char in[4] = {0x00, 0xab, 0x10, 0xff}, out[4];
-    char hex[9];
-    tp_hex_encode(in, 4, hex);
-    cr_assert_str_eq(hex, "00ab10ff");
-    cr_assert_eq(tp_hex_decode(hex, out, 4), 0);
-    cr_assert_eq(memcmp(in, out, 4), 0);
-    cr_assert_neq(tp_hex_decode("00ab10f", out, 4), 0);
-    cr_assert_neq(tp_hex_decode("00ab10fg", out, 4), 0);
-}
