@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/fileio.h"
+#include "core/hash.h"
 
 /* ---------------------------------------------------------------- pre-tokenisation */
 
@@ -56,29 +57,6 @@ size_t tp_pretok_safe_prefix(const uint8_t *s, size_t len) {
 
 /* ---------------------------------------------------------------- hashing */
 
-static inline uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
-static uint64_t hash_bytes(const uint8_t *s, size_t n) {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0x100000001b3ull;
-        h ^= h >> 29;
-        s += 8;
-        n -= 8;
-    }
-    uint64_t w = 0;
-    memcpy(&w, s, n);
-    return mix64(h ^ w);
-}
 
 /* ---------------------------------------------------------------- the tokenizer */
 
@@ -97,7 +75,7 @@ static inline uint64_t pair_key(uint32_t a, uint32_t b) { return ((uint64_t)a <<
 /* Rank of merge (a, b), or UINT32_MAX if there is none. */
 static inline uint32_t pair_rank(const tp_tokenizer *t, uint32_t a, uint32_t b) {
     uint64_t key = pair_key(a, b);
-    for (uint64_t i = mix64(key) & t->rank_mask;; i = (i + 1) & t->rank_mask) {
+    for (uint64_t i = tp_mix64(key) & t->rank_mask;; i = (i + 1) & t->rank_mask) {
         if (t->rank_keys[i] == key) return t->rank_vals[i];
         if (t->rank_keys[i] == 0) return UINT32_MAX;
     }
@@ -156,7 +134,7 @@ tp_status tp_tokenizer_from_merges(const uint32_t *merges, int n_merges, tp_toke
         total += la + lb;
         t->tok_off[id + 1] = (uint32_t)total; /* provisional end, rewritten by the next token's start */
         uint64_t key = pair_key(a, b);
-        uint64_t k = mix64(key) & t->rank_mask;
+        uint64_t k = tp_mix64(key) & t->rank_mask;
         while (t->rank_keys[k] && t->rank_keys[k] != key) k = (k + 1) & t->rank_mask;
         if (t->rank_keys[k]) {
             uint32_t first = t->rank_vals[k];
@@ -457,7 +435,7 @@ tp_status tp_encoder_encode(tp_encoder *e, const uint8_t *s, size_t len, tp_toke
         size_t c = tp_pretok_chunk(s + pos, len - pos);
         const uint8_t *chunk = s + pos;
         pos += c;
-        uint64_t h = hash_bytes(chunk, c);
+        uint64_t h = tp_hash_bytes(chunk, c);
         const uint32_t mask = e->n_slots - 1;
         uint32_t slot = (uint32_t)h & mask;
         const cache_entry *hit = NULL;

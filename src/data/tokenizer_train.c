@@ -8,31 +8,9 @@
 #include <string.h>
 
 #include "core/fileio.h"
+#include "core/hash.h"
 #include "data/tokenizer.h"
 
-static inline uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
-static uint64_t hash_bytes(const uint8_t *s, size_t n) {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0x100000001b3ull;
-        h ^= h >> 29;
-        s += 8;
-        n -= 8;
-    }
-    uint64_t w = 0;
-    memcpy(&w, s, n);
-    return mix64(h ^ w);
-}
 
 /* Grows *p (n elements used, *cap allocated) to hold at least need elements. */
 static tp_status grow(void **p, size_t *cap, size_t need, size_t elem, tp_err *err) {
@@ -105,7 +83,7 @@ static tp_status rehash_words(tp_bpe_trainer *t, tp_err *err) {
 }
 
 static tp_status count_chunk(tp_bpe_trainer *t, const uint8_t *c, size_t n, tp_err *err) {
-    uint64_t h = hash_bytes(c, n);
+    uint64_t h = tp_hash_bytes(c, n);
     size_t i = h & t->slot_mask;
     for (; t->slots[i]; i = (i + 1) & t->slot_mask) {
         word *w = &t->words[t->slots[i] - 1];
@@ -207,7 +185,7 @@ static tp_status map_grow(state *s, tp_err *err) {
     }
     for (size_t p = 0; p < s->n_pairs; p++) {
         uint64_t key = pkey(s->pa[p], s->pb[p]);
-        size_t i = mix64(key) & (cap - 1);
+        size_t i = tp_mix64(key) & (cap - 1);
         while (k[i]) i = (i + 1) & (cap - 1);
         k[i] = key;
         v[i] = (uint32_t)p;
@@ -223,7 +201,7 @@ static tp_status map_grow(state *s, tp_err *err) {
 /* Index of pair (a, b), creating it (count 0, empty list) if new. */
 static tp_status pair_get(state *s, uint32_t a, uint32_t b, uint32_t *out, tp_err *err) {
     uint64_t key = pkey(a, b);
-    size_t i = mix64(key) & s->map_mask;
+    size_t i = tp_mix64(key) & s->map_mask;
     for (; s->map_keys[i]; i = (i + 1) & s->map_mask)
         if (s->map_keys[i] == key) {
             *out = s->map_vals[i];
