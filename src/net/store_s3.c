@@ -475,9 +475,9 @@ tp_fetch tp_s3_req_result(tp_s3_req *r, CURLcode rc, int *retry, tp_err *err) {
                  : "");
     req_say(r, err, TP_ERR_IO, detail);
     if (r->status == 404) return TP_FETCH_NOT_FOUND;
-    /* 5xx are the server's trouble; 408 (Request Timeout) is a timeout and 429 (Too Many Requests,
-     * R2's throttling; S3 says 503 SlowDown) asks to come back later. Other 4xx never change. */
-    *retry = r->status >= 500 || r->status == 429 || r->status == 408;
+    /* 5xx are the server's trouble (S3 throttles with 503 SlowDown); a 4xx answer would not change
+     * on a retry, so none is retried. Timeouts and connection errors are retried by the caller. */
+    *retry = r->status >= 500;
     return TP_FETCH_ERROR;
 }
 
