@@ -33,17 +33,3 @@ tp_status tp_wrap(tp_err *err, const char *fmt, ...) {
     }
     return err->code;
 }
-
-const char *tp_status_name(tp_status code) {
-    switch (code) {
-    case TP_OK: return "ok";
-    case TP_ERR_IO: return "io";
-    case TP_ERR_NOMEM: return "out of memory";
-    case TP_ERR_FORMAT: return "format";
-    case TP_ERR_CONFIG: return "config";
-    case TP_ERR_ARG: return "argument";
-    case TP_ERR_NUMERIC: return "numeric";
-    case TP_ERR_INTERNAL: return "internal";
-    }
-    return "unknown";
-}

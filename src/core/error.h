@@ -28,6 +28,5 @@ tp_status tp_fail(tp_err *err, tp_status code, const char *fmt, ...)
 /* Prefixes the existing message with context: "reading x.npy: <old message>". Returns err->code. */
 tp_status tp_wrap(tp_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-const char *tp_status_name(tp_status code);
 
 #endif
