@@ -3,6 +3,8 @@
  * parameters and dense values within 1e-5 relative (1e-6 absolute). The directory comes from
  * TEMPLAR_CONFORMANCE_DIR, so the same tests run on other vector sets. */
 #include <criterion/criterion.h>
+
+#include "../support/conformance.h"
 #include <dirent.h>
 #include <jansson.h>
 #include <math.h>
@@ -20,13 +22,7 @@
 #define REL 1e-5
 #define ABS 1e-6
 
-static void case_root(char *out, size_t n) {
-    const char *dir = getenv("TEMPLAR_CONFORMANCE_DIR");
-    const char *root = getenv("TEMPLAR_ROOT");
-    if (dir && *dir) snprintf(out, n, "%s/sparseloco", dir);
-    else if (root && *root) snprintf(out, n, "%s/../shared/conformance/sparseloco", root);
-    else snprintf(out, n, "../shared/conformance/sparseloco");
-}
+static void case_root(char *out, size_t n) { conformance_path(out, n, "sparseloco"); }
 
 /* Case folders whose name starts with prefix, sorted; returns the count. */
 static int list_cases(const char *prefix, char names[][128], int max) {

@@ -2,6 +2,8 @@
  * clocks and epochs, the metagraph (Yuma end to end against yuma.json), damaged files, 8 processes
  * writing at once, and writers killed with SIGKILL mid-transaction. */
 #include <criterion/criterion.h>
+
+#include "../support/conformance.h"
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
@@ -382,14 +384,7 @@ static void set_row(tp_chain *c, const char *hk, json_t *row) {
 }
 
 Test(chain, metagraph_reproduces_yuma_vectors) {
-    const char *dir = getenv("TEMPLAR_CONFORMANCE_DIR");
-    const char *root = getenv("TEMPLAR_ROOT");
-    char vpath[4096];
-    if (dir && *dir) snprintf(vpath, sizeof vpath, "%s/yuma.json", dir);
-    else snprintf(vpath, sizeof vpath, "%s/../shared/conformance/yuma.json", root ? root : ".");
-    json_error_t je;
-    json_t *j = json_load_file(vpath, 0, &je);
-    cr_assert_not_null(j, "%s: %s", vpath, je.text);
+    json_t *j = conformance_json("yuma.json");
     json_t *epochs = json_object_get(j, "epochs");
 
     ledger_fixture f;

@@ -1,6 +1,8 @@
 /* Yuma consensus against shared/conformance/yuma.json: every field of every epoch within 1e-9, the
  * second epoch fed the first epoch's bonds. Plus the edge cases the vectors do not reach. */
 #include <criterion/criterion.h>
+
+#include "../support/conformance.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,19 +11,6 @@
 #include "net/yuma.h"
 
 #define TOL 1e-9
-
-static json_t *load_vectors(void) {
-    const char *dir = getenv("TEMPLAR_CONFORMANCE_DIR");
-    const char *root = getenv("TEMPLAR_ROOT");
-    char path[4096];
-    if (dir && *dir) snprintf(path, sizeof path, "%s/yuma.json", dir);
-    else if (root && *root) snprintf(path, sizeof path, "%s/../shared/conformance/yuma.json", root);
-    else snprintf(path, sizeof path, "../shared/conformance/yuma.json");
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
-    cr_assert_not_null(j, "%s: %s (set TEMPLAR_CONFORMANCE_DIR)", path, je.text);
-    return j;
-}
 
 /* Flattens a JSON vector or matrix into out; returns the element count and the row length. */
 static int64_t flatten(json_t *a, double *out, int64_t cap, int64_t *cols) {
@@ -58,7 +47,7 @@ static void expect_field(json_t *epoch, const char *name, const double *got, int
 }
 
 Test(yuma, conformance_vectors) {
-    json_t *j = load_vectors();
+    json_t *j = conformance_json("yuma.json");
     tp_yuma_params p = {json_number_value(json_object_get(j, "kappa")),
                         json_number_value(json_object_get(j, "bond_alpha"))};
     cr_assert_eq(p.kappa, 0.5);

@@ -2,6 +2,8 @@
  * 1e-9, the sync-score curve and the weight schedule within 1e-12. Plus properties the vectors do not
  * pin down: ties, monotonicity, steps_behind, and the weight budget. */
 #include <criterion/criterion.h>
+
+#include "../support/conformance.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,19 +12,6 @@
 #include "neuron/openskill.h"
 #include "neuron/sync_score.h"
 #include "neuron/weights.h"
-
-static json_t *load_vectors(void) {
-    const char *dir = getenv("TEMPLAR_CONFORMANCE_DIR");
-    const char *root = getenv("TEMPLAR_ROOT");
-    char path[4096];
-    if (dir && *dir) snprintf(path, sizeof path, "%s/scoring.json", dir);
-    else if (root && *root) snprintf(path, sizeof path, "%s/../shared/conformance/scoring.json", root);
-    else snprintf(path, sizeof path, "../shared/conformance/scoring.json");
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
-    cr_assert_not_null(j, "%s: %s (set TEMPLAR_CONFORMANCE_DIR)", path, je.text);
-    return j;
-}
 
 static double num(json_t *o, const char *key) {
     json_t *v = json_object_get(o, key);
@@ -39,7 +28,7 @@ static tp_openskill_params params_from(json_t *os) {
 }
 
 Test(scoring, defaults_match_vectors) {
-    json_t *j = load_vectors();
+    json_t *j = conformance_json("scoring.json");
     tp_openskill_params v = params_from(json_object_get(j, "openskill_plackett_luce"));
     tp_openskill_params d = tp_openskill_defaults();
     cr_assert_eq(d.mu0, v.mu0);
@@ -51,7 +40,7 @@ Test(scoring, defaults_match_vectors) {
 }
 
 Test(scoring, openskill_plackett_luce) {
-    json_t *j = load_vectors();
+    json_t *j = conformance_json("scoring.json");
     json_t *os = json_object_get(j, "openskill_plackett_luce");
     tp_openskill_params p = params_from(os);
     json_t *cases = json_object_get(os, "cases");
@@ -139,7 +128,7 @@ Test(scoring, openskill_edge_cases) {
 }
 
 Test(scoring, sync_score_curve) {
-    json_t *j = load_vectors();
+    json_t *j = conformance_json("scoring.json");
     json_t *vals = json_object_get(json_object_get(j, "sync_score"), "values");
     cr_assert(json_object_size(vals) > 0);
     const char *key;
@@ -222,7 +211,7 @@ static tp_weight_params weight_params_from(json_t *w) {
 }
 
 Test(scoring, weight_schedule) {
-    json_t *j = load_vectors();
+    json_t *j = conformance_json("scoring.json");
     json_t *w = json_object_get(j, "weights");
     tp_weight_params p = weight_params_from(w);
     int64_t n = (int64_t)num(w, "n_uids");
