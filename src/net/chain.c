@@ -284,3 +284,14 @@ tp_status tp_chain_advance(tp_chain *c, int64_t blocks, int64_t *block, tp_err *
     int64_t dummy;
     return c->ops->advance(c->self, blocks, block ? block : &dummy, err);
 }
+
+tp_status tp_chain_announce_wait(tp_chain *c, const char *hotkey, int64_t block, tp_err *err) {
+    tp_status s = tp_chain_check_hotkey(hotkey, err);
+    if (s) return s;
+    if (block < 0) return tp_fail(err, TP_ERR_ARG, "a wait needs a block >= 0, not %lld", (long long)block);
+    return c->ops->announce_wait(c->self, hotkey, block, err);
+}
+
+tp_status tp_chain_waits(tp_chain *c, tp_chain_wait **out, int64_t *n, tp_err *err) {
+    return c->ops->waits(c->self, out, n, err);
+}

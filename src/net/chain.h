@@ -139,4 +139,17 @@ tp_status tp_chain_epoch(tp_chain *c, tp_err *err);
  * boundaries it crosses; *block (may be NULL) receives the new block. */
 tp_status tp_chain_advance(tp_chain *c, int64_t blocks, int64_t *block, tp_err *err);
 
+/* Waits, for the lockstep clock: a node announces the block it needs before it can go on (it has
+ * nothing to do until then); the localnet driver advances the clock once every node waits for a later
+ * block than the current one, so a test network runs as fast as its nodes and always the same way.
+ * On the wall clock the announcements are only informative. One row per hotkey, the latest wins. */
+typedef struct {
+    char hotkey[TP_HOTKEY_MAX + 1];
+    int64_t block;
+    double ts; /* wall time of the announcement */
+} tp_chain_wait;
+tp_status tp_chain_announce_wait(tp_chain *c, const char *hotkey, int64_t block, tp_err *err);
+/* Every announcement, by hotkey; *out is malloc'ed (free it). */
+tp_status tp_chain_waits(tp_chain *c, tp_chain_wait **out, int64_t *n, tp_err *err);
+
 #endif

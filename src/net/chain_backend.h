@@ -24,6 +24,8 @@ typedef struct {
     tp_status (*metagraph)(void *self, tp_metagraph *out, tp_err *err);
     tp_status (*epoch)(void *self, tp_err *err);
     tp_status (*advance)(void *self, int64_t blocks, int64_t *block, tp_err *err);
+    tp_status (*announce_wait)(void *self, const char *hotkey, int64_t block, tp_err *err);
+    tp_status (*waits)(void *self, tp_chain_wait **out, int64_t *n, tp_err *err);
 } tp_chain_ops;
 
 struct tp_chain {

@@ -31,7 +31,7 @@
 #include "net/yuma.h"
 
 #define APP_ID 0x54504C52 /* "TPLR" */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_MS 30000
 #define MAX_CATCHUP 1000
 
@@ -58,7 +58,8 @@ static const char schema_sql[] =
     "  PRIMARY KEY(uid, dest)) WITHOUT ROWID;"
     "CREATE TABLE clock(block INTEGER PRIMARY KEY, ts REAL NOT NULL);"
     "CREATE TABLE epochs(n INTEGER PRIMARY KEY, block INTEGER NOT NULL, ts REAL NOT NULL,"
-    "  validators INTEGER NOT NULL, scheduled INTEGER NOT NULL);";
+    "  validators INTEGER NOT NULL, scheduled INTEGER NOT NULL);"
+    "CREATE TABLE waits(hotkey TEXT PRIMARY KEY, block INTEGER NOT NULL, ts REAL NOT NULL) WITHOUT ROWID;";
 
 /* ---------------------------------------------------------------- SQLite plumbing */
 
@@ -765,6 +766,58 @@ static tp_status op_advance(void *self, int64_t blocks, int64_t *block, tp_err *
     return s;
 }
 
+static tp_status op_announce_wait(void *self, const char *hotkey, int64_t block, tp_err *err) {
+    ledger *l = self;
+    sqlite3_stmt *st;
+    tp_status s = begin(l, 1, err);
+    if (s) return s;
+    if (!(s = prepare(l, "INSERT OR REPLACE INTO waits(hotkey, block, ts) VALUES(?, ?, ?)", &st, err))) {
+        sqlite3_bind_text(st, 1, hotkey, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, block);
+        sqlite3_bind_double(st, 3, tp_wall_now());
+        s = run_done(l, st, "recording a wait", err);
+    }
+    return finish(l, s, err);
+}
+
+static tp_status op_waits(void *self, tp_chain_wait **out, int64_t *n, tp_err *err) {
+    ledger *l = self;
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    tp_status s = begin(l, 0, err);
+    if (s) return s;
+    if ((s = prepare(l, "SELECT hotkey, block, ts FROM waits ORDER BY hotkey", &st, err))) return finish(l, s, err);
+    size_t cap = 0;
+    for (;;) {
+        int row;
+        if ((s = step_row(l, st, &row, "reading waits", err)) || !row) break;
+        if ((size_t)*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            tp_chain_wait *g = realloc(*out, cap * sizeof *g);
+            if (!g) {
+                s = tp_fail(err, TP_ERR_NOMEM, "out of memory reading waits");
+                break;
+            }
+            *out = g;
+        }
+        tp_chain_wait *w = &(*out)[(*n)++];
+        if (copy_text(st, 0, w->hotkey, sizeof w->hotkey)) {
+            s = corrupt(l, "a waits row has a malformed hotkey", err);
+            break;
+        }
+        w->block = sqlite3_column_int64(st, 1);
+        w->ts = sqlite3_column_double(st, 2);
+    }
+    sqlite3_finalize(st);
+    if (s) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return finish(l, s, err);
+}
+
 static const tp_chain_ops local_ops = {
     .name = "local",
     .close = op_close,
@@ -780,6 +833,8 @@ static const tp_chain_ops local_ops = {
     .metagraph = op_metagraph,
     .epoch = op_epoch,
     .advance = op_advance,
+    .announce_wait = op_announce_wait,
+    .waits = op_waits,
 };
 
 /* ---------------------------------------------------------------- create and open */
