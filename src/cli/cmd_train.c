@@ -131,14 +131,6 @@ static tp_status resolve_config(const train_args *a, tp_config *cfg, json_t **re
     return tp_train_config_validate(&cfg->train, err);
 }
 
-static json_t *train_config_json(const tp_train_config *t) {
-    return json_pack("{si sf sf sf sf sf sf si sf si si si sI sf}", "batch_size", t->batch_size, "lr", t->lr, "beta1",
-                     t->beta1, "beta2", t->beta2, "eps", t->eps, "weight_decay", t->weight_decay, "grad_clip",
-                     t->grad_clip, "warmup_steps", t->warmup_steps, "eta_min_factor", t->eta_min_factor, "eval_every",
-                     t->eval_every, "eval_batches", t->eval_batches, "checkpoint_every", t->checkpoint_every, "seed",
-                     (json_int_t)t->seed, "init_std", (double)t->init_std);
-}
-
 /* Batch of step s: B distinct training samples drawn with a seed derived from (seed, s), so a
  * resumed run sees exactly the batches an uninterrupted one would. */
 static tp_status load_train_batch(trainer *tr, int64_t step, tp_err *err) {
@@ -179,7 +171,7 @@ static tp_status save(trainer *tr, const train_args *a, tp_err *err) {
     char tok[4200];
     snprintf(tok, sizeof tok, "%s/tokenizer.json", a->data);
     tp_extra_file extra = {"tokenizer.json", tok};
-    json_t *tj = train_config_json(&tr->cfg.train);
+    json_t *tj = tp_train_config_to_json(&tr->cfg.train);
     tp_status st = tp_checkpoint_save(a->out, tr->model, &tr->opt, NULL, tj, &extra, tp_path_exists(tok) ? 1 : 0, err);
     json_decref(tj);
     return st;

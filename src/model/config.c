@@ -248,3 +248,18 @@ int64_t tp_model_param_count(const tp_model_config *m) {
     int64_t layer = 2 * d + d * d + 2 * kvd * d + d * d + 3 * f * d;
     return v * d * (m->tie_embeddings ? 1 : 2) + d + m->n_layers * layer;
 }
+
+json_t *tp_train_config_to_json(const tp_train_config *t) {
+    return json_pack("{si sf sf sf sf sf sf si sf si si si sI sf}", "batch_size", t->batch_size, "lr", t->lr, "beta1",
+                     t->beta1, "beta2", t->beta2, "eps", t->eps, "weight_decay", t->weight_decay, "grad_clip",
+                     t->grad_clip, "warmup_steps", t->warmup_steps, "eta_min_factor", t->eta_min_factor, "eval_every",
+                     t->eval_every, "eval_batches", t->eval_batches, "checkpoint_every", t->checkpoint_every, "seed",
+                     (json_int_t)t->seed, "init_std", (double)t->init_std);
+}
+
+json_t *tp_model_config_to_json(const tp_model_config *m) {
+    return json_pack("{si si si si si si si sf sf sb}", "dim", m->dim, "n_layers", m->n_layers, "n_heads", m->n_heads,
+                     "n_kv_heads", m->n_kv_heads, "ffn_dim", m->ffn_dim, "vocab_size", m->vocab_size, "seq_len",
+                     m->seq_len, "rope_theta", (double)m->rope_theta, "norm_eps", (double)m->norm_eps,
+                     "tie_embeddings", m->tie_embeddings);
+}

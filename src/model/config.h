@@ -63,5 +63,8 @@ tp_status tp_model_config_from_hf(json_t *root, tp_model_config *m, tp_err *err)
 json_t *tp_model_config_to_hf(const tp_model_config *m);
 
 int64_t tp_model_param_count(const tp_model_config *m);
+/* Our JSON config sections ("model" and "train" of a config file), every key spelled out. */
+json_t *tp_model_config_to_json(const tp_model_config *m);
+json_t *tp_train_config_to_json(const tp_train_config *t);
 
 #endif
