@@ -88,8 +88,9 @@ tp_status tp_fingerprint_to_json(const tp_fingerprint *fp, const tp_layout *L, c
     char hex[2 * TP_FP_HASH_BYTES + 1];
     tp_hex(fp->hash, TP_FP_HASH_BYTES, hex);
     json_t *samples = json_object();
-    json_t *root = json_pack("{s:I, s:I, s:s, s:o}", "window", (json_int_t)fp->window, "uid", (json_int_t)fp->uid,
-                             "hash", hex, "samples", samples);
+    json_t *root = json_pack("{s:I, s:I, s:s, s:o, s:I, s:I}", "window", (json_int_t)fp->window, "uid",
+                             (json_int_t)fp->uid, "hash", hex, "samples", samples, "gathered",
+                             (json_int_t)fp->gathered, "gather_of", (json_int_t)fp->gather_of);
     if (!root) return tp_fail(err, TP_ERR_NOMEM, "fingerprint: out of memory");
     int bad = 0;
     for (int t = 0; t < fp->n && !bad; t++)
@@ -114,7 +115,13 @@ static int get_sample(json_t *v, float *out) {
 
 static tp_status parse_root(json_t *root, const tp_layout *L, tp_fingerprint *out, tp_err *err) {
     if (!json_is_object(root)) return bad(err, "not a JSON object");
-    if (json_object_size(root) != 4) return bad(err, "expected exactly window, uid, hash and samples");
+    if (json_object_size(root) != 6)
+        return bad(err, "expected exactly window, uid, hash, samples, gathered and gather_of");
+    json_t *g = json_object_get(root, "gathered"), *go = json_object_get(root, "gather_of");
+    if (!json_is_integer(go) || json_integer_value(go) < 0 || json_integer_value(go) > 1024)
+        return bad(err, "gather_of is not an integer in [0, 1024]");
+    if (!json_is_integer(g) || json_integer_value(g) < 0 || json_integer_value(g) > json_integer_value(go))
+        return bad(err, "gathered is not an integer in [0, gather_of]");
     json_t *w = json_object_get(root, "window"), *u = json_object_get(root, "uid");
     json_t *h = json_object_get(root, "hash"), *s = json_object_get(root, "samples");
     if (!json_is_integer(w) || json_integer_value(w) < 0) return bad(err, "window is not a non-negative integer");
@@ -136,6 +143,8 @@ static tp_status parse_root(json_t *root, const tp_layout *L, tp_fingerprint *ou
     }
     out->window = (uint64_t)json_integer_value(w);
     out->uid = (uint32_t)json_integer_value(u);
+    out->gathered = (uint32_t)json_integer_value(g);
+    out->gather_of = (uint32_t)json_integer_value(go);
     return TP_OK;
 }
 
@@ -155,6 +164,7 @@ tp_status tp_fingerprint_parse(const char *buf, size_t len, const tp_layout *L, 
         memset(out->samples, 0, (size_t)out->n * TP_FP_SAMPLES * sizeof *out->samples);
         out->window = 0;
         out->uid = 0;
+        out->gathered = out->gather_of = 0;
     }
     return st;
 }

@@ -19,6 +19,7 @@ typedef struct {
     uint8_t hash[TP_FP_HASH_BYTES];
     int n;          /* tensors, as in the layout */
     float *samples; /* n·2 values, layout order */
+    uint32_t gathered, gather_of; /* the node's gather of this window: valid updates / peers it sought */
 } tp_fingerprint;
 
 /* Position of sample j (0 or 1) in a tensor of count floats. */
@@ -33,11 +34,12 @@ void tp_fingerprint_free(tp_fingerprint *fp);
 /* The largest JSON a valid fingerprint of this layout can take; the parser rejects anything longer. */
 size_t tp_fingerprint_max_json(const tp_layout *L);
 
-/* {"window": W, "uid": U, "hash": "<64 hex>", "samples": {"<tensor>": [a, b], ...}} as a malloc'd
+/* {"window": W, "uid": U, "hash": "<64 hex>", "samples": {"<tensor>": [a, b], ...}, "gathered": g,
+ * "gather_of": n} (validators penalise a miner that gathered too few of its peers) as a malloc'd
  * NUL-terminated string. Non-finite samples cannot be written (TP_ERR_NUMERIC). */
 tp_status tp_fingerprint_to_json(const tp_fingerprint *fp, const tp_layout *L, char **out, tp_err *err);
 
-/* Strict parser for untrusted bytes: exactly those four fields; window and uid in range; hash lower-case
+/* Strict parser for untrusted bytes: exactly those six fields; gathered <= gather_of <= 1024; window and uid in range; hash lower-case
  * hex; one entry per layout tensor and no other; two finite numbers in float range each. TP_ERR_FORMAT
  * with a reason otherwise. out is initialised in any case; free it with tp_fingerprint_free. */
 tp_status tp_fingerprint_parse(const char *buf, size_t len, const tp_layout *L, tp_fingerprint *out, tp_err *err);

@@ -62,14 +62,15 @@ Test(fingerprint, json_round_trip) {
 }
 
 #define H "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\""
+#define G ",\"gathered\":3,\"gather_of\":4"
 #define S3 "\"model.embed_tokens.weight\":[1,2],\"model.norm.weight\":[0.5,-0.5],\"lm_head.weight\":[3,4]"
 
 Test(fingerprint, valid_hand_written) {
-    const char *s = "{\"uid\":1,\"window\":2,\"hash\":" H ",\"samples\":{" S3 "}}";
+    const char *s = "{\"uid\":1,\"window\":2,\"hash\":" H ",\"samples\":{" S3 "}" G "}";
     tp_fingerprint f;
     tp_err err = {0};
     cr_assert_eq(tp_fingerprint_parse(s, strlen(s), &L, &f, &err), TP_OK, "%s", err.msg);
-    cr_assert(f.window == 2 && f.uid == 1 && f.samples[3] == -0.5f);
+    cr_assert(f.window == 2 && f.uid == 1 && f.samples[3] == -0.5f && f.gathered == 3 && f.gather_of == 4);
     tp_fingerprint_free(&f);
 }
 
@@ -80,29 +81,32 @@ Test(fingerprint, malformed) {
         "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 "}",                 /* truncated */
         "{\"window\":2,\"uid\":1,\"hash\":" H "}",                                     /* no samples */
         "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 "},\"x\":1}",        /* extra field */
-        "{\"window\":-2,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 "}}",
-        "{\"window\":2.5,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 "}}",
-        "{\"window\":2,\"uid\":4294967296,\"hash\":" H ",\"samples\":{" S3 "}}",
-        "{\"window\":2,\"uid\":\"1\",\"hash\":" H ",\"samples\":{" S3 "}}",
-        "{\"window\":2,\"uid\":1,\"hash\":\"00\",\"samples\":{" S3 "}}",
+        "{\"window\":-2,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 "}" G "}",
+        "{\"window\":2.5,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 "}" G "}",
+        "{\"window\":2,\"uid\":4294967296,\"hash\":" H ",\"samples\":{" S3 "}" G "}",
+        "{\"window\":2,\"uid\":\"1\",\"hash\":" H ",\"samples\":{" S3 "}" G "}",
+        "{\"window\":2,\"uid\":1,\"hash\":\"00\",\"samples\":{" S3 "}" G "}",
         "{\"window\":2,\"uid\":1,\"hash\":\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\","
-        "\"samples\":{" S3 "}}",
-        "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 ",\"extra.weight\":[1,2]}}",
+        "\"samples\":{" S3 "}" G "}",
+        "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 ",\"extra.weight\":[1,2]}" G "}",
         "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{\"model.embed_tokens.weight\":[1,2],"
-        "\"model.norm.weight\":[0.5,-0.5],\"other.weight\":[3,4]}}",                    /* unknown tensor */
+        "\"model.norm.weight\":[0.5,-0.5],\"other.weight\":[3,4]}" G "}",                    /* unknown tensor */
         "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{\"model.embed_tokens.weight\":[1,2],"
         "\"model.norm.weight\":[0.5,-0.5]}}",                                           /* missing tensor */
         "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{\"model.embed_tokens.weight\":[1,2,3],"
-        "\"model.norm.weight\":[0.5,-0.5],\"lm_head.weight\":[3,4]}}",                  /* three values */
+        "\"model.norm.weight\":[0.5,-0.5],\"lm_head.weight\":[3,4]}" G "}",                  /* three values */
         "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{\"model.embed_tokens.weight\":[1],"
-        "\"model.norm.weight\":[0.5,-0.5],\"lm_head.weight\":[3,4]}}",                  /* one value */
+        "\"model.norm.weight\":[0.5,-0.5],\"lm_head.weight\":[3,4]}" G "}",                  /* one value */
         "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{\"model.embed_tokens.weight\":[1,null],"
-        "\"model.norm.weight\":[0.5,-0.5],\"lm_head.weight\":[3,4]}}",                  /* null */
+        "\"model.norm.weight\":[0.5,-0.5],\"lm_head.weight\":[3,4]}" G "}",                  /* null */
         "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{\"model.embed_tokens.weight\":[1,1e39],"
-        "\"model.norm.weight\":[0.5,-0.5],\"lm_head.weight\":[3,4]}}",                  /* beyond float */
+        "\"model.norm.weight\":[0.5,-0.5],\"lm_head.weight\":[3,4]}" G "}",                  /* beyond float */
         "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{\"model.embed_tokens.weight\":[1,NaN],"
-        "\"model.norm.weight\":[0.5,-0.5],\"lm_head.weight\":[3,4]}}",                  /* NaN */
-        "{\"window\":2,\"window\":3,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 "}}",  /* duplicate key */
+        "\"model.norm.weight\":[0.5,-0.5],\"lm_head.weight\":[3,4]}" G "}",                  /* NaN */
+        "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 "},\"gathered\":5,\"gather_of\":4}",
+        "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 "},\"gathered\":1,\"gather_of\":2000}",
+        "{\"window\":2,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 "},\"gathered\":1}",
+        "{\"window\":2,\"window\":3,\"uid\":1,\"hash\":" H ",\"samples\":{" S3 "}" G "}",  /* duplicate key */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         tp_fingerprint f;
