@@ -14,6 +14,7 @@ typedef enum {
     TP_ERR_ARG,      /* bad command-line or API argument */
     TP_ERR_NUMERIC,  /* a non-finite value where a finite one is required */
     TP_ERR_INTERNAL,
+    TP_ERR_STOPPED,  /* the caller asked to stop (a signal); not a failure */
 } tp_status;
 
 typedef struct {
