@@ -24,6 +24,8 @@ static const command commands[] = {
     {"bench", cmd_bench, "benchmarks (bench codec)"},
     {"wallet", cmd_wallet, "create or show an ed25519 hotkey"},
     {"store", cmd_store, "object storage (file:// or S3): put, get, ls, rm, head"},
+    {"miner", cmd_miner, "train the shared model in a network: upload, gather, outer step (DESIGN 11)"},
+    {"validator", cmd_validator, "evaluate and rate miners, set weights; the leader publishes (DESIGN 12)"},
     {"chain", cmd_chain, "the local chain: init, register, stake, commit, set-weights, epoch, metagraph"},
 };
 

@@ -27,11 +27,10 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-tp_status tp_aggregate_clip(const tp_sparse *const *peers, int P, int bins, float *clip, int *nonfinite,
-                            tp_err *err) {
+tp_status tp_aggregate_norms(const tp_sparse *const *peers, int P, int bins, double *norm, int *nonfinite,
+                             tp_err *err) {
     tp_status st = check_peers(peers, P, err);
     if (st) return st;
-    double norm[TP_AGG_MAX_PEERS], sorted[TP_AGG_MAX_PEERS];
     int bad = 0;
     int64_t n = peers[0]->geom.nblocks * peers[0]->k;
     /* The norm depends only on how often each code occurs, so a histogram of the codes replaces a
@@ -67,6 +66,15 @@ tp_status tp_aggregate_clip(const tp_sparse *const *peers, int P, int bins, floa
         }
         norm[i] = sqrt(ss);
     }
+    *nonfinite = bad;
+    return TP_OK;
+}
+
+tp_status tp_aggregate_clip(const tp_sparse *const *peers, int P, int bins, float *clip, int *nonfinite,
+                            tp_err *err) {
+    double norm[TP_AGG_MAX_PEERS], sorted[TP_AGG_MAX_PEERS];
+    tp_status st = tp_aggregate_norms(peers, P, bins, norm, nonfinite, err);
+    if (st) return st;
     memcpy(sorted, norm, sizeof(double) * (size_t)P);
     qsort(sorted, (size_t)P, sizeof *sorted, cmp_double);
     double m = sorted[(P - 1) / 2]; /* lower median */
@@ -74,7 +82,6 @@ tp_status tp_aggregate_clip(const tp_sparse *const *peers, int P, int bins, floa
         double f = m / (norm[i] + 1e-8);
         clip[i] = (float)(f < 1 ? f : 1);
     }
-    *nonfinite = bad;
     return TP_OK;
 }
 

@@ -15,6 +15,9 @@
 
 #define TP_AGG_MAX_PEERS 256
 
+/* L2 norms of the dequantised values of P peers of one tensor (same geometry); *nonfinite as below. */
+tp_status tp_aggregate_norms(const tp_sparse *const *peers, int P, int bins, double *norm, int *nonfinite,
+                             tp_err *err);
 /* Clip factors of P peers of one tensor; *nonfinite is set when a dequantised value any peer sent
  * is not finite. */
 tp_status tp_aggregate_clip(const tp_sparse *const *peers, int P, int bins, float *clip, int *nonfinite,

@@ -71,7 +71,7 @@ tp_status tp_node_open(tp_node *n, const tp_node_opts *o, tp_err *err) {
     n->leader = -1;
     tp_status st = tp_run_config_load(o->config, &n->rc, err);
     if (st) return st;
-    char home[1024];
+    char home[512];
     if ((st = tp_wallet_home(home, sizeof home, err)) || (st = tp_wallet_load(home, o->wallet, &n->wallet, err)))
         return st;
     if (o->state) snprintf(n->state_dir, sizeof n->state_dir, "%s", o->state);
@@ -530,7 +530,7 @@ tp_status tp_node_save_state(tp_node *n, int64_t window, const tp_adamw *opt, co
     snprintf(text, sizeof text, "{\"window\": %lld}\n", (long long)window);
     if ((st = tp_write_file_atomic(index, text, strlen(text), err))) return st;
     /* Only once the index names the new state may the older ones go. */
-    for (int64_t w = window - 3; w < window; w++) {
+    for (int64_t w = window - 4; w < window - 1; w++) {
         snprintf(prev, sizeof prev, "%s/node-%lld", n->state_dir, (long long)w);
         tp_err e;
         if (w >= 0 && tp_path_exists(prev)) tp_remove_tree(prev, &e);
@@ -539,16 +539,19 @@ tp_status tp_node_save_state(tp_node *n, int64_t window, const tp_adamw *opt, co
 }
 
 tp_status tp_node_load_state(tp_node *n, int64_t *window, tp_adamw *opt, float *ef, tp_err *err) {
-    *window = -1;
     char index[1200], dir[1200];
-    snprintf(index, sizeof index, "%s/node.json", n->state_dir);
-    if (!tp_path_exists(index)) return TP_OK;
-    json_error_t je;
-    json_t *j = json_load_file(index, 0, &je);
-    json_t *w = json_object_get(j, "window");
-    int64_t win = json_is_integer(w) ? json_integer_value(w) : -1;
-    json_decref(j);
-    if (win < 0) return tp_fail(err, TP_ERR_FORMAT, "%s is malformed", index);
+    int64_t win = *window;
+    *window = -1;
+    if (win < 0) {
+        snprintf(index, sizeof index, "%s/node.json", n->state_dir);
+        if (!tp_path_exists(index)) return TP_OK;
+        json_error_t je;
+        json_t *j = json_load_file(index, 0, &je);
+        json_t *w = json_object_get(j, "window");
+        win = json_is_integer(w) ? json_integer_value(w) : -1;
+        json_decref(j);
+        if (win < 0) return tp_fail(err, TP_ERR_FORMAT, "%s is malformed", index);
+    }
     snprintf(dir, sizeof dir, "%s/node-%lld", n->state_dir, (long long)win);
     tp_status st = tp_checkpoint_load_weights(dir, n->model, err);
     if (!st && opt) st = tp_checkpoint_load_optimizer(dir, &n->model->layout, opt, NULL, err);

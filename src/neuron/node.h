@@ -135,7 +135,8 @@ void tp_node_retention(tp_node *n, int64_t window);
 
 /* Local state: θ (and the optimizer and error feedback when given) after window W, atomically. */
 tp_status tp_node_save_state(tp_node *n, int64_t window, const tp_adamw *opt, const float *ef, tp_err *err);
-/* *window = −1 when there is none. */
+/* Loads the state of window *window (−1: the latest saved); *window = −1 when there is none. The
+ * latest two are kept. */
 tp_status tp_node_load_state(tp_node *n, int64_t *window, tp_adamw *opt, float *ef, tp_err *err);
 
 /* Brings θ from the state after window `from` − 1 to the state after window `to` − 1, replaying each
