@@ -27,6 +27,7 @@ static const command commands[] = {
     {"miner", cmd_miner, "train the shared model in a network: upload, gather, outer step (DESIGN 11)"},
     {"validator", cmd_validator, "evaluate and rate miners, set weights; the leader publishes (DESIGN 12)"},
     {"chain", cmd_chain, "the local chain: init, register, stake, commit, set-weights, epoch, metagraph"},
+    {"localnet", cmd_localnet, "a whole network on this machine: K windows, faults, a report"},
 };
 
 static void usage(FILE *out) {

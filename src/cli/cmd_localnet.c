@@ -1,0 +1,340 @@
+/* templar localnet: a whole network on this machine. Wallets, a local chain, buckets (directories or
+ * an s3rver), one process per neuron; K windows on a lockstep or wall clock; faults on demand; then a
+ * report (JSON, Markdown, plots). The pieces live in localnet_*.c (see localnet.h). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "cli/localnet.h"
+#include "core/fileio.h"
+
+#define CMD "localnet"
+
+static const char usage_text[] =
+    "usage: templar localnet --miners N --validators V --windows K --out DIR [OPTIONS]\n"
+    "       templar localnet report DIR      rebuild the report of an earlier run from DIR\n"
+    "\n"
+    "Runs a whole templar network on this machine: makes wallets, a local chain (local:DIR/chain.db),\n"
+    "one bucket per neuron, the data if missing; starts every validator and miner as its own process;\n"
+    "runs K windows from the start window the leader validator publishes; stops every process (also on\n"
+    "Ctrl-C or SIGTERM, exit status 130); writes DIR/report.json, DIR/report.md and PNG plots\n"
+    "(DIR/loss.png, weights.png, gather.png; needs gnuplot).\n"
+    "\n"
+    "  --miners N              miners (uids V+1..V+N), N >= 1\n"
+    "  --validators V          validators (uids 1..V; uid 0 is the owner, the burn uid), V >= 1\n"
+    "  --windows K             windows to run, K >= 1\n"
+    "  --out DIR               the run directory; refused if it holds a report or a chain\n"
+    "  --config NAME|FILE      run config: tiny (default), small, or a run config file whose data\n"
+    "                          directory exists. For a name the shards are <repo>/data/NAME-VOCAB,\n"
+    "                          prepared on first use (corpus, tokenizer, prep); <repo> is\n"
+    "                          $TEMPLAR_ROOT, else the parent of the binary's directory\n"
+    "  --adversary MODE[:COUNT]  the last COUNT (default 1) miners run adversary MODE; repeatable, the\n"
+    "                          modes fill the highest uids in the order given. MODE: noise zero copy\n"
+    "                          scale stale late garbage nan free-rider wrong-data\n"
+    "  --stake S               a validator's stake, in uid order; repeatable or comma-separated\n"
+    "                          (default 1000/(i+1) for validator-i; each >= 1, the permit stake).\n"
+    "                          The highest stake is the leader\n"
+    "  --store file|s3         buckets are directories DIR/buckets/<wallet> (default), or buckets of\n"
+    "                          an s3rver started on a free loopback port with its data in DIR/s3\n"
+    "  --clock lockstep|wall   lockstep (default): the chain advances as soon as every live neuron\n"
+    "                          has announced that it waits for a later block; wall: real time\n"
+    "  --block-time MS         wall clock: milliseconds per block (default 1000)\n"
+    "  --blocks-per-window B   default 6; Yuma runs every 2B blocks\n"
+    "  --fault SPEC            repeatable; W and R are windows counted from the start window:\n"
+    "                            kill:WALLET@W:R  SIGKILL neuron WALLET when the chain enters window\n"
+    "                                             W, restart it (same command) when it enters R > W\n"
+    "                            s3-down@W:R      stop s3rver at W, start it again at R (--store s3)\n"
+    "  --timeout S             give up, naming who is stuck: lockstep, after S seconds without\n"
+    "                          progress (default 600); wall, after S seconds in all (default the\n"
+    "                          wall time of K+5 windows)\n"
+    "\n"
+    "Wallets: owner, validator-0..V-1, miner-0..N-1 (in DIR/home, TEMPLAR_HOME of every neuron).\n"
+    "Neurons: templar validator|miner --wallet W --chain local:DIR/chain.db --store URI\n"
+    "         --config DIR/run.json --state DIR/state/W [--adversary MODE], with OMP_NUM_THREADS=1\n"
+    "         unless set, stdout and stderr appended to DIR/logs/W.log. Each appends one JSON line per\n"
+    "         window to DIR/state/W/metrics.jsonl; the report is built from those and the chain.\n"
+    "While the lockstep clock waits for an s3-down fault to end, it advances one block every 250 ms\n"
+    "(storage being down stalls the neurons; time still passes).\n";
+
+const char *const ln_adversary_modes[] = {"noise", "zero",  "copy", "scale",      "stale",
+                                          "late",  "garbage", "nan", "free-rider", "wrong-data", NULL};
+
+int ln_adversary_known(const char *mode) {
+    for (int i = 0; ln_adversary_modes[i]; i++)
+        if (!strcmp(mode, ln_adversary_modes[i])) return 1;
+    return 0;
+}
+
+/* Set by the signal handler; the driver polls it. The only mutable static: a handler has no other
+ * way to reach the program. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+/* ---------------------------------------------------------------- arguments */
+
+static int parse_adversary(ln_opts *o, const char *s) {
+    if (o->n_adv == LN_MAX_ADV) return cli_usage(CMD, "at most %d --adversary options", LN_MAX_ADV);
+    const char *colon = strchr(s, ':');
+    size_t len = colon ? (size_t)(colon - s) : strlen(s);
+    char mode[LN_MODE_MAX];
+    if (len == 0 || len >= sizeof mode) return cli_usage(CMD, "--adversary expects MODE[:COUNT], got '%s'", s);
+    memcpy(mode, s, len);
+    mode[len] = 0;
+    if (!ln_adversary_known(mode)) {
+        char list[256] = "";
+        for (int i = 0; ln_adversary_modes[i]; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "", ln_adversary_modes[i]);
+        return cli_usage(CMD, "unknown adversary mode '%s' (modes: %s)", mode, list);
+    }
+    int64_t count = 1;
+    if (colon && cli_parse_i64(CMD, "--adversary COUNT", colon + 1, 1, LN_MAX_NODES, &count)) return 2;
+    snprintf(o->adv[o->n_adv].mode, sizeof o->adv[o->n_adv].mode, "%s", mode);
+    o->adv[o->n_adv++].count = count;
+    return 0;
+}
+
+static int parse_stakes(ln_opts *o, const char *s) {
+    const char *p = s;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[64];
+        if (len == 0 || len >= sizeof item) return cli_usage(CMD, "--stake: empty or overlong item in '%s'", s);
+        memcpy(item, p, len);
+        item[len] = 0;
+        double v;
+        if (cli_parse_f64(CMD, "--stake", item, &v)) return 2;
+        if (v < 1) return cli_usage(CMD, "--stake %s: a validator needs stake >= 1 (the permit stake)", item);
+        if (o->n_stakes == LN_MAX_NODES) return cli_usage(CMD, "too many --stake values");
+        o->stakes[o->n_stakes++] = v;
+        if (!comma) return 0;
+        p = comma + 1;
+    }
+}
+
+/* "W:R" with 0 <= W < R. */
+static int parse_window_pair(const char *spec, const char *s, ln_fault *f) {
+    const char *colon = strchr(s, ':');
+    char *end;
+    long long w = colon ? strtoll(s, &end, 10) : -1;
+    if (!colon || end != colon || colon == s || w < 0)
+        return cli_usage(CMD, "--fault %s: expected ...@W:R with windows W < R (offsets from the start window)",
+                         spec);
+    long long r = strtoll(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || r <= w || r > 1000000)
+        return cli_usage(CMD, "--fault %s: the restart window R must be an integer greater than W", spec);
+    f->at = w;
+    f->until = r;
+    return 0;
+}
+
+static int parse_fault(ln_opts *o, const char *s) {
+    if (o->n_faults == LN_MAX_FAULTS) return cli_usage(CMD, "at most %d --fault options", LN_MAX_FAULTS);
+    ln_fault *f = &o->faults[o->n_faults];
+    memset(f, 0, sizeof *f);
+    if (strlen(s) >= sizeof f->spec) return cli_usage(CMD, "--fault '%s' is too long", s);
+    snprintf(f->spec, sizeof f->spec, "%s", s);
+    const char *at = strchr(s, '@');
+    if (!strncmp(s, "kill:", 5) && at) {
+        size_t len = (size_t)(at - (s + 5));
+        if (len == 0 || len >= sizeof f->wallet) return cli_usage(CMD, "--fault %s: expected kill:WALLET@W:R", s);
+        memcpy(f->wallet, s + 5, len);
+        f->wallet[len] = 0;
+        f->is_kill = 1;
+    } else if (!strncmp(s, "s3-down@", 8)) {
+        f->is_kill = 0;
+    } else {
+        return cli_usage(CMD, "--fault '%s': expected kill:WALLET@W:R or s3-down@W:R", s);
+    }
+    if (parse_window_pair(s, at + 1, f)) return 2;
+    o->n_faults++;
+    return 0;
+}
+
+/* A kill fault must name a neuron of this network: validator-I (I < V) or miner-J (J < N). */
+static int wallet_in_net(const ln_opts *o, const char *w) {
+    const char *num;
+    int64_t limit;
+    if (!strncmp(w, "validator-", 10)) num = w + 10, limit = o->validators;
+    else if (!strncmp(w, "miner-", 6)) num = w + 6, limit = o->miners;
+    else return 0;
+    if (!*num || (num[0] == '0' && num[1])) return 0; /* one spelling per wallet */
+    char *end;
+    long long i = strtoll(num, &end, 10);
+    return !*end && i >= 0 && i < limit;
+}
+
+static int parse_args(int argc, char **argv, ln_opts *o) {
+    enum { O_MINERS = 1000, O_VALIDATORS, O_WINDOWS, O_CONFIG, O_ADV, O_STORE, O_CLOCK, O_BLOCK_TIME, O_BPW,
+           O_FAULT, O_STAKE, O_OUT, O_TIMEOUT };
+    static const struct option opts[] = {{"miners", required_argument, 0, O_MINERS},
+                                         {"validators", required_argument, 0, O_VALIDATORS},
+                                         {"windows", required_argument, 0, O_WINDOWS},
+                                         {"config", required_argument, 0, O_CONFIG},
+                                         {"adversary", required_argument, 0, O_ADV},
+                                         {"store", required_argument, 0, O_STORE},
+                                         {"clock", required_argument, 0, O_CLOCK},
+                                         {"block-time", required_argument, 0, O_BLOCK_TIME},
+                                         {"blocks-per-window", required_argument, 0, O_BPW},
+                                         {"fault", required_argument, 0, O_FAULT},
+                                         {"stake", required_argument, 0, O_STAKE},
+                                         {"out", required_argument, 0, O_OUT},
+                                         {"timeout", required_argument, 0, O_TIMEOUT},
+                                         {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->config = "tiny";
+    o->block_time_ms = 1000;
+    o->blocks_per_window = 6;
+    o->miners = o->validators = o->windows = -1;
+    int c;
+    optind = 1;
+    opterr = 0; /* our own messages, through cli_usage */
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case O_MINERS: rc = cli_parse_i64(CMD, "--miners", optarg, 1, LN_MAX_NODES - 2, &o->miners); break;
+        case O_VALIDATORS:
+            rc = cli_parse_i64(CMD, "--validators", optarg, 1, LN_MAX_NODES - 2, &o->validators);
+            break;
+        case O_WINDOWS: rc = cli_parse_i64(CMD, "--windows", optarg, 1, 1000000, &o->windows); break;
+        case O_CONFIG:
+            if (!*optarg) return cli_usage(CMD, "--config needs a name or a file");
+            o->config = optarg;
+            break;
+        case O_ADV: rc = parse_adversary(o, optarg); break;
+        case O_STORE:
+            if (!strcmp(optarg, "file")) o->s3 = 0;
+            else if (!strcmp(optarg, "s3")) o->s3 = 1;
+            else return cli_usage(CMD, "--store expects file or s3, got '%s'", optarg);
+            break;
+        case O_CLOCK:
+            if (!strcmp(optarg, "lockstep")) o->wall = 0;
+            else if (!strcmp(optarg, "wall")) o->wall = 1;
+            else return cli_usage(CMD, "--clock expects lockstep or wall, got '%s'", optarg);
+            break;
+        case O_BLOCK_TIME: rc = cli_parse_i64(CMD, "--block-time", optarg, 1, 86400000, &o->block_time_ms); break;
+        case O_BPW: rc = cli_parse_i64(CMD, "--blocks-per-window", optarg, 1, 1000000, &o->blocks_per_window); break;
+        case O_FAULT: rc = parse_fault(o, optarg); break;
+        case O_STAKE: rc = parse_stakes(o, optarg); break;
+        case O_OUT:
+            if (!*optarg) return cli_usage(CMD, "--out needs a directory");
+            o->out = optarg;
+            break;
+        case O_TIMEOUT:
+            rc = cli_parse_f64(CMD, "--timeout", optarg, &o->timeout_s);
+            if (!rc && o->timeout_s <= 0) return cli_usage(CMD, "--timeout expects a positive number of seconds");
+            break;
+        case ':': return cli_usage(CMD, "%s needs a value", argv[optind - 1]);
+        default: return cli_usage(CMD, "unknown option '%s'", argv[optind - 1]);
+        }
+        if (rc) return rc;
+    }
+    if (optind < argc) return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+    if (o->miners < 0) return cli_usage(CMD, "--miners N is required (N >= 1)");
+    if (o->validators < 0) return cli_usage(CMD, "--validators V is required (V >= 1)");
+    if (o->windows < 0) return cli_usage(CMD, "--windows K is required (K >= 1)");
+    if (!o->out) return cli_usage(CMD, "--out DIR is required");
+    if (1 + o->validators + o->miners > LN_MAX_NODES)
+        return cli_usage(CMD, "1 + validators + miners must be at most %d uids", LN_MAX_NODES);
+    int64_t adversaries = 0;
+    for (int i = 0; i < o->n_adv; i++) adversaries += o->adv[i].count;
+    if (adversaries > o->miners)
+        return cli_usage(CMD, "--adversary asks for %" PRId64 " adversaries but there are only %" PRId64 " miners",
+                         adversaries, o->miners);
+    if (o->n_stakes > o->validators)
+        return cli_usage(CMD, "%d --stake values for %" PRId64 " validators", o->n_stakes, o->validators);
+    for (int i = 0; i < o->n_faults; i++) {
+        const ln_fault *f = &o->faults[i];
+        if (!f->is_kill && !o->s3) return cli_usage(CMD, "--fault %s needs --store s3", f->spec);
+        if (f->is_kill && !wallet_in_net(o, f->wallet))
+            return cli_usage(CMD,
+                             "--fault %s: unknown wallet '%s' (validator-0..validator-%" PRId64
+                             " or miner-0..miner-%" PRId64 ")",
+                             f->spec, f->wallet, o->validators - 1, o->miners - 1);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static void print_report_paths(const char *dir) {
+    printf("report: %s/report.json\n        %s/report.md\n", dir, dir);
+    fflush(stdout);
+}
+
+static int run_report_only(int argc, char **argv) {
+    if (argc != 2) return cli_usage(CMD, "report expects one argument: the run directory");
+    char path[LN_PATH_MAX];
+    tp_err err = {0};
+    if (tp_path_join(path, sizeof path, argv[1], "localnet.json", &err)) return cli_fail(CMD, &err);
+    if (!tp_path_exists(path)) {
+        tp_fail(&err, TP_ERR_ARG, "%s is not a localnet run directory (no localnet.json)", argv[1]);
+        return cli_fail(CMD, &err);
+    }
+    if (ln_report_write(argv[1], "rebuilt", NULL, &err)) return cli_fail(CMD, &err);
+    print_report_paths(argv[1]);
+    return 0;
+}
+
+static void install_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+int cmd_localnet(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "report")) return run_report_only(argc - 1, argv + 1);
+    ln_net *net = calloc(1, sizeof *net);
+    if (!net) {
+        fprintf(stderr, "templar %s: out of memory\n", CMD);
+        return 1;
+    }
+    int rc = parse_args(argc, argv, &net->opt);
+    if (rc) {
+        free(net);
+        return rc;
+    }
+    tp_err err = {0};
+    if (ln_setup(net, &err)) {
+        ln_net_free(net);
+        free(net);
+        return cli_fail(CMD, &err);
+    }
+    /* From here on every exit path stops the processes and writes a report. */
+    stop_signal = 0;
+    install_handlers();
+    ln_outcome outcome = LN_FAILED;
+    tp_status st = ln_env_build(net, &err);
+    if (!st && net->opt.s3) st = ln_s3_start(net, &err);
+    if (!st) outcome = ln_drive(net, &stop_signal, &err);
+    else ln_note(net, "setup failed: %s", err.msg);
+    if (outcome == LN_INTERRUPTED) ln_note(net, "interrupted by signal %d; stopping every neuron", (int)stop_signal);
+    else if (outcome == LN_FAILED && !st) ln_note(net, "failed: %s", err.msg);
+    ln_stop_all(net, 20.0);
+    ln_s3_stop(&net->s3);
+    const char *word = outcome == LN_DONE ? "completed" : outcome == LN_INTERRUPTED ? "interrupted" : "failed";
+    tp_err rerr = {0};
+    int report_ok = ln_report_write(net->dir, word, net->notes, &rerr) == TP_OK;
+    if (report_ok) print_report_paths(net->dir);
+    else fprintf(stderr, "templar %s: writing the report: %s\n", CMD, rerr.msg);
+    if (outcome == LN_FAILED) fprintf(stderr, "templar %s: %s\n", CMD, err.msg);
+    ln_net_free(net);
+    free(net);
+    if (outcome == LN_INTERRUPTED) return 130;
+    return outcome == LN_DONE && report_ok ? 0 : 1;
+}

@@ -1,0 +1,154 @@
+/* `templar localnet` (cmd_localnet.c), split by concern: localnet_setup.c (the run directory, data,
+ * wallets, chain), localnet_procs.c (child processes: neurons, s3rver, helper commands),
+ * localnet_drive.c (the clock, faults, progress and the stop condition) and localnet_report.c
+ * (report.json, report.md and the plots, from what a run left in its directory).
+ *
+ * Layout of a run directory DIR: home/ (TEMPLAR_HOME of every neuron), chain.db, run.json,
+ * localnet.json (the setup: every node's wallet, uid, role, stake; what the report is built from),
+ * buckets/<wallet>/ or s3/, state/<wallet>/ (with metrics.jsonl), logs/<wallet>.log, plots/. */
+#ifndef TP_CLI_LOCALNET_H
+#define TP_CLI_LOCALNET_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/error.h"
+#include "net/chain.h"
+
+#define LN_PATH_MAX 4096
+#define LN_NAME_MAX 32
+#define LN_MODE_MAX 16
+#define LN_MAX_ADV 32
+#define LN_MAX_FAULTS 64
+#define LN_MAX_NODES TP_CHAIN_MAX_UIDS
+#define LN_METRICS_MAX ((size_t)256 << 20) /* largest metrics.jsonl the report reads */
+
+typedef enum { LN_OWNER, LN_VALIDATOR, LN_MINER } ln_kind;
+
+typedef enum {
+    LN_IDLE,    /* not started (the owner is never started) */
+    LN_RUNNING,
+    LN_DOWN,    /* killed by a fault; restarts later */
+    LN_DEAD,    /* exited on its own: reported once, no longer waited for */
+    LN_STOPPED, /* stopped by localnet at the end */
+} ln_state;
+
+typedef struct {
+    char name[LN_NAME_MAX]; /* wallet: owner, validator-I, miner-J */
+    ln_kind kind;
+    int64_t uid;
+    double stake;
+    char adversary[LN_MODE_MAX]; /* miners: "" when honest */
+    char hotkey[TP_HOTKEY_MAX + 1];
+    char store[TP_CHAIN_URI_MAX]; /* --store URI of the neuron */
+    pid_t pid;
+    ln_state state;
+    double started_wall; /* wall time of the last start: wait announcements older than it are stale */
+    /* metrics.jsonl, read incrementally by the driver */
+    off_t offset;        /* bytes consumed (whole lines only) */
+    int64_t last_window; /* highest window recorded; -1: none */
+    int64_t records;
+} ln_node;
+
+typedef struct {
+    int is_kill;                 /* kill:WALLET@W:R, else s3-down@W:R */
+    char wallet[LN_NAME_MAX];
+    int64_t at, until;           /* offsets from the start window */
+    int fired, restored;
+    char spec[96];
+} ln_fault;
+
+typedef struct {
+    int64_t miners, validators, windows;
+    const char *config; /* tiny, small, or a run config file */
+    const char *out;
+    int s3;             /* --store s3 */
+    int wall;           /* --clock wall */
+    int64_t block_time_ms, blocks_per_window;
+    double timeout_s;   /* 0: the defaults (see the help) */
+    struct {
+        char mode[LN_MODE_MAX];
+        int64_t count;
+    } adv[LN_MAX_ADV];
+    int n_adv;
+    double stakes[LN_MAX_NODES];
+    int n_stakes;
+    ln_fault faults[LN_MAX_FAULTS];
+    int n_faults;
+} ln_opts;
+
+typedef struct {
+    pid_t pid;
+    int port;
+    int down; /* stopped by a fault */
+    char bin[LN_PATH_MAX];
+    char dir[LN_PATH_MAX];
+} ln_s3;
+
+typedef struct {
+    ln_opts opt;
+    char dir[LN_PATH_MAX];  /* absolute --out */
+    char repo[LN_PATH_MAX]; /* TEMPLAR_ROOT, else the binary's directory's parent */
+    char bin[LN_PATH_MAX];  /* this templar binary, for the neurons */
+    char chain_uri[TP_CHAIN_URI_MAX];
+    char run_json[LN_PATH_MAX];
+    ln_node *nodes; /* index = uid */
+    int n_nodes;
+    int leader;     /* index of the highest-stake validator */
+    ln_s3 s3;
+    char **env;     /* the neurons' environment (NULL-terminated) */
+    json_t *notes;  /* events worth a line in the report (deaths, faults, timeouts) */
+} ln_net;
+
+/* The adversary modes a miner accepts (--adversary). */
+int ln_adversary_known(const char *mode);
+extern const char *const ln_adversary_modes[];
+
+/* ---- localnet_setup.c */
+/* Makes DIR and everything a run needs before any process starts: run.json (and the data, prepared
+ * once per repository under a lock), wallets, the chain with every uid registered and staked, the
+ * bucket directories, localnet.json. Prints what it does on stdout. */
+tp_status ln_setup(ln_net *net, tp_err *err);
+/* Frees what ln_setup and the drivers allocated (not the processes: stop them first). */
+void ln_net_free(ln_net *net);
+/* Appends a note (also printed on stdout with a "localnet: " prefix). */
+void ln_note(ln_net *net, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- localnet_procs.c */
+/* The neurons' environment: ours plus TEMPLAR_HOME, OMP_NUM_THREADS=1 unless set, S3 credentials. */
+tp_status ln_env_build(ln_net *net, tp_err *err);
+/* Starts a neuron (its command line from the node), logging to DIR/logs/<wallet>.log (appended). */
+tp_status ln_spawn(ln_net *net, ln_node *n, tp_err *err);
+/* 1 if pid has exited (reaped; *status filled), 0 if still running. */
+int ln_reaped(pid_t pid, int *status);
+/* Describes a wait status: "exit status 1", "killed by signal 9". */
+void ln_describe_status(int status, char *out, size_t n);
+/* SIGTERM to every running neuron, up to grace_s seconds for them to exit, SIGKILL the rest. */
+void ln_stop_all(ln_net *net, double grace_s);
+/* SIGKILL one neuron now and reap it. */
+void ln_kill_node(ln_node *n);
+/* s3rver: started on a free loopback port (or the same port again), one bucket per neuron. */
+tp_status ln_s3_start(ln_net *net, tp_err *err);
+void ln_s3_stop(ln_s3 *s3);
+/* Runs argv (argv[0] looked up on PATH when it has no '/') in cwd (NULL: ours) with stdout and
+ * stderr appended to log, and waits. *exit_code: its exit status; 127 when it could not be run. */
+tp_status ln_run_command(char *const argv[], const char *cwd, const char *log, int *exit_code, tp_err *err);
+
+/* ---- localnet_drive.c */
+typedef enum { LN_DONE, LN_INTERRUPTED, LN_FAILED } ln_outcome;
+/* Runs the network until the leader and every live miner have finished the last window, *stop is
+ * set (a signal), or it fails (err says why: every neuron died, the leader died, no progress). */
+ln_outcome ln_drive(ln_net *net, volatile sig_atomic_t *stop, tp_err *err);
+
+/* ---- localnet_report.c */
+/* Parses one metrics line: a JSON object with an integer "window", else NULL (a torn line). */
+json_t *ln_parse_record(const char *line, size_t len);
+/* Writes DIR/report.json, DIR/report.md and the plots (DIR/loss.png, weights.png, gather.png via
+ * gnuplot; when gnuplot is missing the report says so) from DIR/localnet.json, the neurons' metrics
+ * and the chain. outcome is a word for the report ("completed", "interrupted", "failed"); notes may
+ * be NULL (a JSON array of strings). */
+tp_status ln_report_write(const char *dir, const char *outcome, json_t *notes, tp_err *err);
+
+#endif
