@@ -13,6 +13,10 @@
 
 #include "net/store_internal.h"
 
+/* File times have nanosecond fields but the kernel stamps them from its coarse clock, up to a timer
+ * tick behind the wall clock: the put-window check must allow for that. */
+#define FILE_MTIME_RES 0.02
+
 #define COPY_CHUNK (1 << 20)
 #define MAX_DEPTH 128
 
@@ -43,7 +47,7 @@ static tp_fetch not_found(tp_store *s, const char *key, tp_err *err) {
 static void fill_stat(const struct stat *sb, tp_store_stat *st) {
     st->size = (uint64_t)sb->st_size;
     st->mtime = (double)sb->st_mtim.tv_sec + (double)sb->st_mtim.tv_nsec * 1e-9;
-    st->mtime_res = 1e-9;
+    st->mtime_res = FILE_MTIME_RES;
 }
 
 static int write_all(int fd, const void *p, size_t n) {
@@ -318,7 +322,7 @@ static int cmp_entry(const void *a, const void *b) {
 tp_status tp_file_list(tp_store *s, const char *prefix, tp_store_list *out, tp_err *err) {
     char rel[TP_STORE_KEY_MAX + 256] = {0};
     walk_ctx w = {s, prefix, strlen(prefix), out, err};
-    out->mtime_res = 1e-9;
+    out->mtime_res = FILE_MTIME_RES;
     tp_status st = walk(&w, rel, 0, sizeof rel, 0);
     if (st) return st;
     if (out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_entry);

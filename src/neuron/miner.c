@@ -256,7 +256,18 @@ static tp_status run_window(miner *m, int64_t window, tp_err *err) {
 
     /* Upload at the start of W+1 (the late adversary after the put window). */
     if ((st = await_block(m, tp_node_first_block(n, window + 1), err))) return st;
-    if (m->adv == TP_ADV_LATE && (st = await_block(m, tp_node_put_close_block(n, window) + 1, err))) return st;
+    if (m->adv == TP_ADV_LATE) {
+        /* Certainly after the put window closed, whatever the store's timestamp resolution. */
+        double nb, na;
+        if ((st = await_block(m, tp_node_put_close_block(n, window), err)) ||
+            (st = tp_node_put_window(n, window, &nb, &na, err)))
+            return st;
+        double margin = tp_store_is_local(n->store) ? 0.05 : 1.5;
+        while (tp_wall_now() < na + margin) {
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
     uint8_t *bytes = NULL;
     size_t len = 0;
     st = m->adv == TP_ADV_COPY && !null_round ? copy_victim(m, window, &bytes, &len, err)
@@ -318,7 +329,7 @@ static tp_status run_window(miner *m, int64_t window, tp_err *err) {
                 "wait %.2f s%s",
                 (long long)window, m->loss, tps, (unsigned long long)m->bytes_up, (unsigned long long)m->bytes_down,
                 applied, gather_of, m->train_s, comm, m->wait_s, null_round ? " (null round)" : "");
-    json_t *rec = json_pack("{ss sI sI ss so sf sI sI si si sf sf sf sf s? sb}", "role", "miner", "uid",
+    json_t *rec = json_pack("{ss sI sI ss so sf sI sI si si sf sf sf sf so? sb}", "role", "miner", "uid",
                             (json_int_t)n->uid, "window", (json_int_t)window, "adversary", tp_adversary_name(m->adv),
                             "loss", isfinite(m->loss) ? json_real(m->loss) : json_null(), "tokens_per_s", tps,
                             "bytes_up", (json_int_t)m->bytes_up, "bytes_down", (json_int_t)m->bytes_down, "gathered",

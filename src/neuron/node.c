@@ -282,7 +282,7 @@ static void default_peers(tp_node *n, int64_t window, tp_peer_list *pl) {
     int nf = 0;
     for (int64_t u = 0; u < n->mg.n && nf < TP_PEERS_MAX; u++) {
         const tp_neuron *x = &n->mg.neurons[u];
-        if (!x->validator_permit && x->store[0] && u != n->rc.proto.burn_uid) fill[nf++] = u;
+        if (!x->validator_permit && u != n->rc.proto.burn_uid) fill[nf++] = u;
     }
     tp_peers_build(window, NULL, 0, fill, nf, n->rc.proto.gather_peers, n->rc.proto.reserve_peers, pl);
 }

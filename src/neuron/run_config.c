@@ -14,7 +14,7 @@ void tp_protocol_default(tp_protocol *p) {
     p->outer_lr = 1.0;
     p->ef_beta = 0.95;
     p->eval_lr_factor = 0.2;
-    p->eval_samples = 4;
+    p->eval_samples = 32;
     p->uids_per_window = 15;
     p->put_window_blocks = 2;
     p->gather_timeout_s = 20;

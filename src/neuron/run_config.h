@@ -24,7 +24,7 @@ typedef struct {
     double outer_lr;          /* 1.0 */
     double ef_beta;           /* error-feedback decay, 0.95 */
     double eval_lr_factor;    /* Gauntlet step = outer_lr × this; 0.2 */
-    int eval_samples;         /* own and random samples per evaluated miner; 4 */
+    int eval_samples;         /* own and random samples per evaluated miner; 32 */
     int uids_per_window;      /* miners evaluated per window; 15 */
     int put_window_blocks;    /* uploads of W are accepted from the first block of W+1 for this many blocks; 2 */
     double gather_timeout_s;  /* one gather's deadline after the put window closed; 20 */

@@ -22,7 +22,7 @@
 #define GATHER_FLOOR 0.4      /* below this share of the gather list delivered: an outage, or a lazy miner */
 #define SYNC_PENALTY_STEPS 3  /* a gather peer further behind than this is penalised */
 #define INACTIVE_RESET 3      /* windows without a valid upload before the rating resets */
-#define JUDGED_EVALS 4        /* evaluations after which a miner without confidence leaves the peer list */
+#define JUDGED_EVALS 8        /* evaluations after which a miner without confidence leaves the peer list */
 
 typedef struct {
     tp_node n;
@@ -86,8 +86,8 @@ static tp_status publish_start(validator *v, tp_err *err) {
         tp_peer_list pl;
         int64_t fill[TP_PEERS_MAX];
         int nf = 0;
-        for (int64_t u = 0; u < n->mg.n && nf < TP_PEERS_MAX; u++)
-            if (is_miner(v, u)) fill[nf++] = u;
+        for (int64_t u = 0; u < n->mg.n && nf < TP_PEERS_MAX; u++) /* registered: buckets may come later */
+            if (!n->mg.neurons[u].validator_permit && u != n->rc.proto.burn_uid) fill[nf++] = u;
         tp_peers_build(w, NULL, 0, fill, nf, n->rc.proto.gather_peers, n->rc.proto.reserve_peers, &pl);
         char pk[TP_KEY_MAX];
         tp_node_key(n, TP_KEY_PEERS, w, 0, NULL, pk, sizeof pk);
@@ -400,7 +400,7 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
     if (!res) st = tp_fail(err, TP_ERR_NOMEM, "out of memory");
     if (!st && window >= n->start_window + p->null_rounds)
         st = evaluate(v, window, &g, applied, n_applied, res, &n_res, err);
-    json_t *evaluated = json_array();
+    json_t *evaluated = json_array(), *scores = json_object();
     if (!st && n_res > 0) {
         tp_rating *rt = malloc(sizeof *rt * (size_t)n_res);
         double *sc = malloc(sizeof *sc * (size_t)n_res);
@@ -415,6 +415,9 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
             m->n_pos += ind > 0;
             m->last_eval = window;
             json_array_append_new(evaluated, json_integer(res[i].uid));
+            char k[24];
+            snprintf(k, sizeof k, "%lld", (long long)res[i].uid);
+            json_object_set_new(scores, k, json_pack("[f f]", res[i].score, res[i].own_gain));
         }
         if (!st && !(st = tp_openskill_rate(&v->os, rt, sc, n_res, err)))
             for (int i = 0; i < n_res; i++) {
@@ -449,8 +452,10 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
                 m->inactive = inactive;
             }
         }
-        /* Copying: the later uploader of an overlapping pair (this window's upload times). */
-        for (int a = 0; a < g.n; a++)
+        /* Copying: the later uploader of an overlapping pair (this window's upload times). Null
+         * rounds carry no information (every message is zero), so they are not judged. */
+        int judged = window >= n->start_window + p->null_rounds;
+        for (int a = 0; judged && a < g.n; a++)
             for (int b = a + 1; b < g.n; b++) {
                 if (!g.payload[a].valid || !g.payload[b].valid) continue;
                 double ov;
@@ -547,16 +552,17 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
     if (!st) {
         tp_node_log(n, "window %lld: held-out loss %.4f, gathered %d/%d, evaluated %zu", (long long)window, hl,
                     n_applied, gather_of, json_array_size(evaluated));
-        json_t *rec = json_pack("{ss sI sI sI sb so ss si si sf so so s{soso}}", "role", "validator", "uid",
+        json_t *rec = json_pack("{ss sI sI sI sb so ss si si sf so so so s{soso}}", "role", "validator", "uid",
                                 (json_int_t)n->uid, "window", (json_int_t)window, "start_window",
                                 (json_int_t)n->start_window, "leader", v->is_leader, "heldout_loss",
                                 isfinite(hl) ? json_real(hl) : json_null(), "fingerprint", hex, "gathered", n_applied,
-                                "gather_of", gather_of, "gather_success", success, "evaluated", evaluated, "finals",
+                                "gather_of", gather_of, "gather_success", success, "evaluated", evaluated, "scores", scores, "finals",
                                 finals_js, "peers", "gather", gl, "reserve", rl);
         if (rec && weights_js) json_object_set_new(rec, "weights", weights_js);
         st = rec ? tp_node_metrics(n, rec, err) : tp_fail(err, TP_ERR_NOMEM, "out of memory");
     } else {
         json_decref(evaluated);
+        json_decref(scores);
         json_decref(finals_js);
         json_decref(weights_js);
         json_decref(gl);
