@@ -278,7 +278,20 @@ static int run_report_only(int argc, char **argv) {
         tp_fail(&err, TP_ERR_ARG, "%s is not a localnet run directory (no localnet.json)", argv[1]);
         return cli_fail(CMD, &err);
     }
-    if (ln_report_write(argv[1], "rebuilt", NULL, &err)) return cli_fail(CMD, &err);
+    /* The run's own outcome and notes survive a rebuild. */
+    char outcome[64] = "rebuilt";
+    json_t *notes = NULL;
+    if (!tp_path_join(path, sizeof path, argv[1], "report.json", &err) && tp_path_exists(path)) {
+        json_error_t je;
+        json_t *old = json_load_file(path, 0, &je);
+        const char *o = json_string_value(json_object_get(old, "outcome"));
+        if (o && strlen(o) < sizeof outcome) snprintf(outcome, sizeof outcome, "%s", o);
+        if (json_is_array(json_object_get(old, "notes"))) notes = json_incref(json_object_get(old, "notes"));
+        json_decref(old);
+    }
+    tp_status st = ln_report_write(argv[1], outcome, notes, &err);
+    json_decref(notes);
+    if (st) return cli_fail(CMD, &err);
     print_report_paths(argv[1]);
     return 0;
 }

@@ -265,15 +265,20 @@ static void describe_stuck(driver *d, char *out, size_t cap) {
     if (!net->opt.wall) tp_chain_waits(d->chain, &w, &nw, &ignored);
     size_t len = 0;
     out[0] = 0;
+    /* Lockstep: the clock waits for the busy neurons, so they are the ones stuck. Wall: whoever has
+     * not reached the last window. */
+    int any_busy = 0;
+    for (int i = 0; !net->opt.wall && i < net->n_nodes; i++)
+        any_busy |= is_neuron(&net->nodes[i]) && net->nodes[i].state == LN_RUNNING &&
+                    announced(&net->nodes[i], w, nw) <= d->block;
     for (int i = 0; i < net->n_nodes; i++) {
         const ln_node *n = &net->nodes[i];
         if (!is_neuron(n) || n->state != LN_RUNNING) continue;
         int64_t target = d->start_window >= 0 ? last_target(d) : -1;
         int behind = n->last_window < target || d->start_window < 0;
         if (n->kind == LN_VALIDATOR && i != net->leader) behind = 0;
-        int64_t b = net->opt.wall ? 0 : announced(n, w, nw);
-        int busy = !net->opt.wall && b <= d->block;
-        if (!behind && !busy) continue;
+        int busy = any_busy && announced(n, w, nw) <= d->block;
+        if (any_busy ? !busy : !behind) continue;
         char item[256];
         char rec[48] = "no record yet";
         if (n->last_window >= 0) snprintf(rec, sizeof rec, "last record window %" PRId64, n->last_window);

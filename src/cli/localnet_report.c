@@ -60,6 +60,8 @@ static double num(json_t *o, const char *key) {
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+static const char *str_or(json_t *v, const char *dflt) { return json_is_string(v) ? json_string_value(v) : dflt; }
+
 static int64_t rec_window(json_t *rec) { return json_integer_value(json_object_get(rec, "window")); }
 
 static const char *uid_key(int64_t uid, char *buf, size_t n) {
@@ -543,7 +545,7 @@ static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes
     fprintf(f, "# templar localnet report\n\n");
     fprintf(f, "| | |\n|---|---|\n");
     fprintf(f, "| outcome | %s |\n", outcome);
-    fprintf(f, "| config | `%s` |\n", json_string_value(json_object_get(man, "config")));
+    fprintf(f, "| config | `%s` |\n", str_or(json_object_get(man, "config"), "?"));
     fprintf(f, "| neurons | %" PRId64 " validators, %" PRId64 " miners (%" PRId64 " adversaries) |\n",
             (int64_t)json_integer_value(json_object_get(man, "validators")),
             (int64_t)json_integer_value(json_object_get(man, "miners")), adversaries);
@@ -552,19 +554,19 @@ static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes
                    "), %" PRId64 " recorded |\n",
                 r->K, r->S, r->S, r->S + r->K - 1, r->count);
     else fprintf(f, "| windows | %" PRId64 " asked; the leader recorded none |\n", r->K);
-    const char *clock = json_string_value(json_object_get(man, "clock"));
-    fprintf(f, "| clock | %s, %" PRId64 " blocks per window", clock ? clock : "?",
+    const char *clock = str_or(json_object_get(man, "clock"), "?");
+    fprintf(f, "| clock | %s, %" PRId64 " blocks per window", clock,
             (int64_t)json_integer_value(json_object_get(man, "blocks_per_window")));
-    if (clock && !strcmp(clock, "wall"))
+    if (!strcmp(clock, "wall"))
         fprintf(f, ", %" PRId64 " ms per block", (int64_t)json_integer_value(json_object_get(man, "block_time_ms")));
-    fprintf(f, " |\n| store | %s |\n", json_string_value(json_object_get(man, "store")));
+    fprintf(f, " |\n| store | %s |\n", str_or(json_object_get(man, "store"), "?"));
     fprintf(f, "| leader | %s (uid %" PRId64 ", stake %g) |\n", leader->wallet, leader->uid, stake_of(r, leader));
     json_t *faults = json_object_get(man, "faults");
     if (json_array_size(faults)) {
         fprintf(f, "| faults |");
         size_t i;
         json_t *x;
-        json_array_foreach(faults, i, x) fprintf(f, "%s `%s`", i ? "," : "", json_string_value(x));
+        json_array_foreach(faults, i, x) fprintf(f, "%s `%s`", i ? "," : "", str_or(x, "?"));
         fprintf(f, " |\n");
     }
 
@@ -624,7 +626,7 @@ static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes
     fprintf(f, "## Notes\n\n");
     if (!json_array_size(notes)) fprintf(f, "None.\n");
     json_t *x;
-    json_array_foreach(notes, i, x) fprintf(f, "- %s\n", json_string_value(x));
+    json_array_foreach(notes, i, x) fprintf(f, "- %s\n", str_or(x, "?"));
     fprintf(f, "\nEvery neuron's log is in `logs/`, its metrics in `state/<wallet>/metrics.jsonl`; "
                "`templar localnet report DIR`\nrebuilds this report.\n");
 }

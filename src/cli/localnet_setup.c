@@ -174,8 +174,8 @@ static tp_status write_run_config(ln_net *net, tp_err *err) {
             return tp_fail(err, TP_ERR_CONFIG, "--config %s: data directory %s has no meta.json (run templar prep)",
                            cfg, data);
     }
-    if (strlen(data) >= sizeof rc.data) return tp_fail(err, TP_ERR_CONFIG, "data path too long: %s", data);
-    snprintf(rc.data, sizeof rc.data, "%s", data);
+    if (snprintf(rc.data, sizeof rc.data, "%s", data) >= (int)sizeof rc.data)
+        return tp_fail(err, TP_ERR_CONFIG, "data path too long: %.200s...", data);
     if ((st = pathf(net->run_json, sizeof net->run_json, err, "%s/run.json", net->dir))) return st;
     return tp_run_config_save(&rc, net->run_json, err);
 }
