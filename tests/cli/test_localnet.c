@@ -245,7 +245,7 @@ Test(localnet, report_from_fake_metrics) {
     json_t *roles = json_object_get(r, "roles");
     const char *want_roles[] = {"owner", "validator", "validator", "honest", "noise"};
     for (int u = 0; u < 5; u++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "%d", u);
         cr_expect_str_eq(json_string_value(json_object_get(roles, k)), want_roles[u]);
     }
@@ -291,7 +291,7 @@ Test(localnet, report_from_fake_metrics) {
     cr_expect_eq(json_object_size(inc), 5);
     double sum = 0;
     for (int u = 0; u < 5; u++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "%d", u);
         sum += jget(inc, k);
     }
