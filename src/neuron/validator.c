@@ -419,6 +419,20 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
             snprintf(k, sizeof k, "%lld", (long long)res[i].uid);
             json_object_set_new(scores, k, json_pack("[f f]", res[i].score, res[i].own_gain));
         }
+        /* Scores are compared at the resolution of the window's median positive score: finer
+         * differences between miners are evaluation noise, so those miners tie (share a rank). */
+        double pos[TP_CHAIN_MAX_UIDS], q = 0;
+        int np = 0;
+        for (int i = 0; !st && i < n_res; i++)
+            if (sc[i] > 0) pos[np++] = sc[i];
+        for (int a = 1; a < np; a++)
+            for (int b = a; b > 0 && pos[b - 1] > pos[b]; b--) {
+                double x = pos[b];
+                pos[b] = pos[b - 1];
+                pos[b - 1] = x;
+            }
+        if (np) q = pos[(np - 1) / 2];
+        for (int i = 0; !st && q > 0 && i < n_res; i++) sc[i] = round(sc[i] / q);
         if (!st && !(st = tp_openskill_rate(&v->os, rt, sc, n_res, err)))
             for (int i = 0; i < n_res; i++) {
                 v->m[res[i].uid].rating = rt[i];
