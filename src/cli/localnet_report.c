@@ -393,7 +393,9 @@ static void make_plots(report *r) {
         for (int c = 0; c < ncols; c++) {
             char key[24];
             double x = num(comb, uid_key(r->nodes[cols[c]].uid, key, sizeof key));
-            fprintf(weights, " %.9g", isfinite(x) ? x : 0.0);
+            /* No weights set yet: a gap, not a zero. */
+            if (!json_object_size(comb)) fprintf(weights, " ?");
+            else fprintf(weights, " %.9g", isfinite(x) ? x : 0.0);
         }
         fputc('\n', weights);
     }
@@ -403,7 +405,8 @@ static void make_plots(report *r) {
     fclose(weights);
     fprintf(gp, "# templar localnet plots: run `gnuplot plots.gp` in this directory.\n"
                 "set terminal pngcairo size 960,540 noenhanced\n"
-                "set grid\nset xlabel 'window'\nset format x '%%.0f'\nset key outside right\n");
+                "set grid\nset xlabel 'window'\nset format x '%%.0f'\nset key outside right\n"
+                "set datafile missing '?'\n");
     if (r->plotted[0])
         fprintf(gp, "set output '../loss.png'\nset title 'Held-out loss of the shared model (leader validator)'\n"
                     "set ylabel 'loss (nats/token)'\n"

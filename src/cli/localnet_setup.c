@@ -152,32 +152,37 @@ static tp_status prepare_named_data(ln_net *net, int vocab, const char *data, tp
     return st ? tp_wrap(err, "preparing the data") : TP_OK;
 }
 
-/* run.json: the config with an absolute data directory, so every neuron reads the same shards
- * whatever its working directory. */
-static tp_status write_run_config(ln_net *net, tp_err *err) {
-    tp_run_config rc;
+/* The config and its data directory, checked before DIR is made so that a bad --config leaves
+ * nothing behind. A named config's data may not exist yet (prepare_named_data makes it). */
+static tp_status resolve_run_config(ln_net *net, tp_run_config *rc, int *named, tp_err *err) {
     const char *cfg = net->opt.config;
-    tp_status st = tp_run_config_load(cfg, &rc, err);
+    tp_status st = tp_run_config_load(cfg, rc, err);
     if (st) return tp_wrap(err, "--config %s", cfg);
     size_t n = strlen(cfg);
-    int named = !strchr(cfg, '/') && !(n > 5 && !strcmp(cfg + n - 5, ".json"));
+    *named = !strchr(cfg, '/') && !(n > 5 && !strcmp(cfg + n - 5, ".json"));
     char data[LN_PATH_MAX], meta[LN_PATH_MAX + 16];
-    if (named) {
-        if ((st = pathf(data, sizeof data, err, "%s/data/%s-%d", net->repo, cfg, rc.cfg.model.vocab_size)) ||
-            (st = prepare_named_data(net, rc.cfg.model.vocab_size, data, err)))
-            return st;
+    if (*named) {
+        st = pathf(data, sizeof data, err, "%s/data/%s-%d", net->repo, cfg, rc->cfg.model.vocab_size);
     } else {
-        if (!realpath(rc.data, data))
-            return tp_fail(err, TP_ERR_CONFIG, "--config %s: data directory %s: %s", cfg, rc.data, strerror(errno));
+        if (!realpath(rc->data, data))
+            return tp_fail(err, TP_ERR_CONFIG, "--config %s: data directory %s: %s", cfg, rc->data, strerror(errno));
         if ((st = pathf(meta, sizeof meta, err, "%s/meta.json", data))) return st;
         if (!tp_path_exists(meta))
             return tp_fail(err, TP_ERR_CONFIG, "--config %s: data directory %s has no meta.json (run templar prep)",
                            cfg, data);
     }
-    if (snprintf(rc.data, sizeof rc.data, "%s", data) >= (int)sizeof rc.data)
-        return tp_fail(err, TP_ERR_CONFIG, "data path too long: %.200s...", data);
+    if (!st && snprintf(rc->data, sizeof rc->data, "%s", data) >= (int)sizeof rc->data)
+        st = tp_fail(err, TP_ERR_CONFIG, "data path too long: %.200s...", data);
+    return st;
+}
+
+/* run.json: the config with an absolute data directory, so every neuron reads the same shards
+ * whatever its working directory. */
+static tp_status write_run_config(ln_net *net, const tp_run_config *rc, int named, tp_err *err) {
+    tp_status st;
+    if (named && (st = prepare_named_data(net, rc->cfg.model.vocab_size, rc->data, err))) return st;
     if ((st = pathf(net->run_json, sizeof net->run_json, err, "%s/run.json", net->dir))) return st;
-    return tp_run_config_save(&rc, net->run_json, err);
+    return tp_run_config_save(rc, net->run_json, err);
 }
 
 /* ---------------------------------------------------------------- nodes, wallets, chain */
@@ -312,8 +317,11 @@ static tp_status write_manifest(ln_net *net, tp_err *err) {
 
 tp_status ln_setup(ln_net *net, tp_err *err) {
     tp_status st;
-    if ((st = prepare_out_dir(net, err)) || (st = find_binary_and_repo(net, err)) ||
-        (st = write_run_config(net, err)) || (st = make_nodes(net, err)) || (st = make_wallets(net, err)) ||
+    tp_run_config rc;
+    int named = 0;
+    if ((st = find_binary_and_repo(net, err)) || (st = resolve_run_config(net, &rc, &named, err)) ||
+        (st = prepare_out_dir(net, err)) || (st = write_run_config(net, &rc, named, err)) ||
+        (st = make_nodes(net, err)) || (st = make_wallets(net, err)) ||
         (st = make_chain(net, err)) || (st = make_node_dirs(net, err)) || (st = write_manifest(net, err)))
         return st;
     const ln_opts *o = &net->opt;

@@ -105,6 +105,25 @@ Test(localnet, refuses_a_directory_holding_a_run) {
     tp_remove_tree(dir, &err);
 }
 
+Test(localnet, bad_config_leaves_nothing_behind) {
+    char dir[64], out_dir[128], cfg[128];
+    cli_tmpdir(dir, sizeof dir);
+    snprintf(out_dir, sizeof out_dir, "%s/run", dir);
+    char *out;
+    cr_expect_eq(cli_run(&out, "localnet --miners 1 --validators 1 --windows 1 --config huge --out %s", out_dir), 1);
+    cr_expect(strstr(out, "--config huge"), "%s", out);
+    free(out);
+    snprintf(cfg, sizeof cfg, "%s/run.json", dir);
+    tp_err err;
+    const char *text = "{\"base\": \"tiny\", \"data\": \"/nonexistent/tiny-512\"}";
+    cr_assert_eq(tp_write_file_atomic(cfg, text, strlen(text), &err), TP_OK);
+    cr_expect_eq(cli_run(&out, "localnet --miners 1 --validators 1 --windows 1 --config %s --out %s", cfg, out_dir), 1);
+    cr_expect(strstr(out, "/nonexistent/tiny-512"), "%s", out);
+    free(out);
+    cr_expect(!tp_path_exists(out_dir), "a failed setup made %s", out_dir);
+    tp_remove_tree(dir, &err);
+}
+
 /* ---------------------------------------------------------------- the report from a fake run */
 
 static void write_text(const char *dir, const char *rel, const char *text) {
