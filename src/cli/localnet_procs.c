@@ -275,21 +275,11 @@ static int port_open(int port) {
     return ok;
 }
 
-tp_status ln_s3_start(ln_net *net, tp_err *err) {
+/* Starts s3rver on s->port and waits until it listens. *early = 1 when it exited first (the port
+ * was taken in the meantime, say by a concurrent run). */
+static tp_status s3_launch(ln_net *net, int *early, tp_err *err) {
     ln_s3 *s = &net->s3;
-    if (!s->port) { /* first start; a restart keeps the port and the data */
-        if (snprintf(s->bin, sizeof s->bin, "%s/tools/node_modules/.bin/s3rver", net->repo) >= (int)sizeof s->bin ||
-            snprintf(s->dir, sizeof s->dir, "%s/s3", net->dir) >= (int)sizeof s->dir)
-            return tp_fail(err, TP_ERR_ARG, "path too long: %.200s", net->dir);
-        if (access(s->bin, X_OK) != 0)
-            return tp_fail(err, TP_ERR_CONFIG, "%s is missing: run scripts/install-deps", s->bin);
-        tp_status st = tp_mkdirs(s->dir, err);
-        if (st) return st;
-        if ((s->port = free_port()) <= 0) return tp_fail(err, TP_ERR_IO, "no free loopback port for s3rver");
-        for (int i = 1; i < net->n_nodes; i++)
-            snprintf(net->nodes[i].store, sizeof net->nodes[i].store, "s3+http://127.0.0.1:%d/%s", s->port,
-                     net->nodes[i].name);
-    }
+    *early = 0;
     char port[16], log[LN_PATH_MAX + 32];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(log, sizeof log, "%s/logs/s3rver.log", net->dir);
@@ -319,6 +309,7 @@ tp_status ln_s3_start(ln_net *net, tp_err *err) {
             s->pid = 0;
             char why[128];
             ln_describe_status(status, why, sizeof why);
+            *early = 1;
             return tp_fail(err, TP_ERR_IO, "s3rver exited before listening (%s); see %s", why, log);
         }
         if (tp_now() - t0 > 30) {
@@ -331,6 +322,28 @@ tp_status ln_s3_start(ln_net *net, tp_err *err) {
     printf("localnet: s3rver listening on 127.0.0.1:%d (data %s)\n", s->port, s->dir);
     fflush(stdout);
     return TP_OK;
+}
+
+tp_status ln_s3_start(ln_net *net, tp_err *err) {
+    ln_s3 *s = &net->s3;
+    int early;
+    /* A restart keeps the port (the buckets' URIs are committed on chain) and the data. */
+    if (s->port) return s3_launch(net, &early, err);
+    if (snprintf(s->bin, sizeof s->bin, "%s/tools/node_modules/.bin/s3rver", net->repo) >= (int)sizeof s->bin ||
+        snprintf(s->dir, sizeof s->dir, "%s/s3", net->dir) >= (int)sizeof s->dir)
+        return tp_fail(err, TP_ERR_ARG, "path too long: %.200s", net->dir);
+    if (access(s->bin, X_OK) != 0) return tp_fail(err, TP_ERR_CONFIG, "%s is missing: run scripts/install-deps", s->bin);
+    tp_status st = tp_mkdirs(s->dir, err);
+    for (int attempt = 0; !st && attempt < 3; attempt++) {
+        if ((s->port = free_port()) <= 0) return tp_fail(err, TP_ERR_IO, "no free loopback port for s3rver");
+        for (int i = 1; i < net->n_nodes; i++)
+            snprintf(net->nodes[i].store, sizeof net->nodes[i].store, "s3+http://127.0.0.1:%d/%s", s->port,
+                     net->nodes[i].name);
+        st = s3_launch(net, &early, err);
+        if (!st || !early) break;
+        if (attempt < 2) st = TP_OK; /* another port */
+    }
+    return st;
 }
 
 void ln_s3_stop(ln_s3 *s) {

@@ -1,6 +1,7 @@
 /* localnet report: report.json, report.md and the plots, built only from what a run directory holds
  * (localnet.json, state/<wallet>/metrics.jsonl, chain.db), so `templar localnet report DIR` can
  * rebuild it at any time. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -11,6 +12,7 @@
 
 #include "cli/localnet.h"
 #include "core/fileio.h"
+#include "net/wallet.h"
 
 typedef struct {
     char wallet[LN_NAME_MAX];
@@ -91,8 +93,13 @@ static tp_status load_manifest(report *r, tp_err *err) {
         json_t *o = json_array_get(nodes, (size_t)i);
         const char *w = json_string_value(json_object_get(o, "wallet")), *role = json_string_value(json_object_get(o, "role"));
         json_t *uid = json_object_get(o, "uid");
-        if (!w || !role || !json_is_integer(uid) || strlen(w) >= LN_NAME_MAX || strlen(role) >= LN_MODE_MAX ||
-            strchr(w, '/') || w[0] == '.')
+        tp_err ignored;
+        /* Names and roles end up in paths and in the gnuplot script: only plain characters. */
+        int plain = role && *role;
+        for (const char *c = role; plain && *c; c++) plain = isalnum((unsigned char)*c) || *c == '-' || *c == '_';
+        if (!w || tp_wallet_check_name(w, &ignored) || strlen(w) >= LN_NAME_MAX || !plain ||
+            strlen(role) >= LN_MODE_MAX || !json_is_integer(uid) || json_integer_value(uid) < 0 ||
+            json_integer_value(uid) >= LN_MAX_NODES)
             return tp_fail(err, TP_ERR_FORMAT, "%s: node %d is malformed", path, i);
         rnode *n = &r->nodes[i];
         snprintf(n->wallet, sizeof n->wallet, "%s", w);
