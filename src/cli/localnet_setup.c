@@ -96,12 +96,11 @@ static tp_status find_binary_and_repo(ln_net *net, tp_err *err) {
 
 /* ---------------------------------------------------------------- data */
 
-static tp_status run_step(ln_net *net, char *const argv[], const char *log, tp_err *err) {
+static tp_status run_step(char *const argv[], const char *log, tp_err *err) {
     int code;
     tp_status st = ln_run_command(argv, NULL, log, &code, err);
     if (st) return st;
     if (code) return tp_fail(err, TP_ERR_IO, "%s failed (exit status %d); see %s", argv[0], code, log);
-    (void)net;
     return TP_OK;
 }
 
@@ -135,15 +134,15 @@ static tp_status prepare_named_data(ln_net *net, int vocab, const char *data, tp
         fflush(stdout);
         if (!tp_path_exists(train)) {
             char *argv[] = {script, corpus, NULL};
-            st = run_step(net, argv, log, err);
+            st = run_step(argv, log, err);
         }
         if (!st && !tp_path_exists(tok)) {
             char *argv[] = {net->bin, "tokenizer", "train", "--vocab", vocab_s, "--out", tok, train, NULL};
-            st = run_step(net, argv, log, err);
+            st = run_step(argv, log, err);
         }
         if (!st) {
             char *argv[] = {net->bin, "prep", "--tokenizer", tok, "--out", (char *)data, "--val", val, train, NULL};
-            st = run_step(net, argv, log, err);
+            st = run_step(argv, log, err);
         }
         if (!st && !tp_path_exists(meta)) st = tp_fail(err, TP_ERR_IO, "prep did not write %s; see %s", meta, log);
     }
