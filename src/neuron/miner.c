@@ -272,11 +272,15 @@ static tp_status run_window(miner *m, int64_t window, tp_err *err) {
     size_t len = 0;
     st = m->adv == TP_ADV_COPY && !null_round ? copy_victim(m, window, &bytes, &len, err)
                                               : encode(m, window, &bytes, &len, err);
+    if (st && st != TP_ERR_STOPPED && m->adv == TP_ADV_COPY) {
+        tp_node_log(n, "window %lld: nothing to copy: %s", (long long)window, err->msg);
+        st = TP_OK;
+    }
     if (st) return st;
     char key[TP_KEY_MAX];
     tp_node_key(n, TP_KEY_GRADIENT, window, n->uid, NULL, key, sizeof key);
     tp_err e;
-    if (tp_store_put(n->store, key, bytes, len, &e)) {
+    if (bytes && tp_store_put(n->store, key, bytes, len, &e)) {
         /* Nothing of the update is lost: what was not sent goes back into error feedback. */
         tp_node_log(n, "window %lld: upload failed (%s); keeping the update in error feedback", (long long)window, e.msg);
         if (m->adv == TP_ADV_NONE && !null_round) {
@@ -382,7 +386,23 @@ tp_status tp_miner_run(const tp_node_opts *o, tp_adversary adv, tp_err *err) {
             if (!st && next > n->start_window) st = tp_node_save_state(n, next - 1, &m.opt, m.ef, err);
         }
     }
-    for (int64_t w = next; !st; w++) st = run_window(&m, w, err);
+    while (!st) {
+        st = run_window(&m, next, err);
+        if (!st) next++;
+        else if (st == TP_ERR_IO) {
+            /* Storage or chain trouble: report it, go back to the last saved state and catch up. */
+            tp_node_log(n, "window %lld: %s; retrying from the saved state", (long long)next, err->msg);
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
+            next = -1;
+            tp_chain_info info;
+            if (!(st = tp_node_load_state(n, &next, &m.opt, m.ef, err)) &&
+                !(st = tp_chain_info_get(n->chain, &info, err))) {
+                next = next >= 0 ? next + 1 : -1;
+                st = tp_node_catch_up(n, &next, info.window > next ? info.window : next, err);
+            }
+        }
+    }
     miner_free(&m);
     return st;
 }

@@ -14,7 +14,7 @@ void tp_protocol_default(tp_protocol *p) {
     p->outer_lr = 1.0;
     p->ef_beta = 0.95;
     p->eval_lr_factor = 0.2;
-    p->eval_samples = 32;
+    p->eval_samples = 64;
     p->uids_per_window = 15;
     p->put_window_blocks = 2;
     p->gather_timeout_s = 20;
@@ -23,7 +23,7 @@ void tp_protocol_default(tp_protocol *p) {
     p->retention_windows = 12;
     p->heldout_batches = 2;
     p->weights_every = 2;
-    p->sign_alpha = 0.05;
+    p->sign_alpha = 0.01;
     p->gather_peers = 20;
     p->reserve_peers = 10;
     p->burn_uid = 0;

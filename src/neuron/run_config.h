@@ -24,7 +24,7 @@ typedef struct {
     double outer_lr;          /* 1.0 */
     double ef_beta;           /* error-feedback decay, 0.95 */
     double eval_lr_factor;    /* Gauntlet step = outer_lr × this; 0.2 */
-    int eval_samples;         /* own and random samples per evaluated miner; 32 */
+    int eval_samples;         /* own and random samples per evaluated miner (at most the pool); 64 */
     int uids_per_window;      /* miners evaluated per window; 15 */
     int put_window_blocks;    /* uploads of W are accepted from the first block of W+1 for this many blocks; 2 */
     double gather_timeout_s;  /* one gather's deadline after the put window closed; 20 */
@@ -34,7 +34,8 @@ typedef struct {
     int heldout_batches;      /* validators' held-out evaluation after each window (0: none); 2 */
     int weights_every;        /* validators set weights every this many windows; 2 */
     double sign_alpha;        /* a miner earns weight once a one-sided sign test of its own-data
-                                 advantage over its evaluations has p <= this; 0.05 */
+                                 advantage over its evaluations has p <= this; 0.01 (strict: the
+                                 test is repeated every window) */
     int gather_peers;         /* top tier of the peer list; 20 */
     int reserve_peers;        /* second tier; 10 */
     int burn_uid;             /* 0 */

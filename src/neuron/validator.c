@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec/aggregate.h"
 #include "codec/wire.h"
@@ -23,6 +24,7 @@
 #define SYNC_PENALTY_STEPS 3  /* a gather peer further behind than this is penalised */
 #define INACTIVE_RESET 3      /* windows without a valid upload before the rating resets */
 #define JUDGED_EVALS 8        /* evaluations after which a miner without confidence leaves the peer list */
+#define MIN_GATHER 3          /* a shorter gather list is topped up by positive finals, so training goes on */
 
 typedef struct {
     tp_node n;
@@ -173,6 +175,19 @@ static tp_status publish_peers(validator *v, int64_t for_window, const double *w
             ranked[b] = ranked[b - 1];
             ranked[b - 1] = t;
         }
+    /* Liveness: while fewer than MIN_GATHER miners qualify, add the best positive finals. */
+    for (int64_t best = 0; nr + nf < MIN_GATHER && best >= 0;) {
+        best = -1;
+        for (int64_t u = 0; u < n->mg.n; u++) {
+            int listed = 0;
+            for (int i = 0; i < nr; i++) listed |= ranked[i] == u;
+            for (int i = 0; i < nf; i++) listed |= fill[i] == u;
+            if (!listed && is_miner(v, u) && v->m[u].quarantine_until <= for_window && v->m[u].inactive == 0 &&
+                v->m[u].final > 0 && (best < 0 || v->m[u].final > v->m[best].final))
+                best = u;
+        }
+        if (best >= 0) fill[nf++] = best;
+    }
     tp_peer_list pl;
     tp_peers_build(for_window, ranked, nr, fill, nf, n->rc.proto.gather_peers, n->rc.proto.reserve_peers, &pl);
     char key[TP_KEY_MAX], *text;
@@ -562,11 +577,11 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
     json_t *gl = json_array(), *rl = json_array();
     for (int j = 0; j < pl.n_gather; j++) json_array_append_new(gl, json_integer(pl.gather[j]));
     for (int j = 0; j < pl.n_reserve; j++) json_array_append_new(rl, json_integer(pl.reserve[j]));
-    double success = gather_of > 0 ? (double)n_applied / gather_of : 0;
+    json_t *success = gather_of > 0 ? json_real((double)n_applied / gather_of) : json_null();
     if (!st) {
         tp_node_log(n, "window %lld: held-out loss %.4f, gathered %d/%d, evaluated %zu", (long long)window, hl,
                     n_applied, gather_of, json_array_size(evaluated));
-        json_t *rec = json_pack("{ss sI sI sI sb so ss si si sf so so so s{soso}}", "role", "validator", "uid",
+        json_t *rec = json_pack("{ss sI sI sI sb so ss si si so so so so s{soso}}", "role", "validator", "uid",
                                 (json_int_t)n->uid, "window", (json_int_t)window, "start_window",
                                 (json_int_t)n->start_window, "leader", v->is_leader, "heldout_loss",
                                 isfinite(hl) ? json_real(hl) : json_null(), "fingerprint", hex, "gathered", n_applied,
@@ -581,8 +596,28 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
         json_decref(weights_js);
         json_decref(gl);
         json_decref(rl);
+        json_decref(success);
     }
     return st;
+}
+
+/* θ of the last processed window (the initial model before the first); *next is the window to
+ * process next. */
+static tp_status restore(validator *v, int64_t last, int64_t *next, tp_err *err) {
+    tp_node *n = &v->n;
+    *next = n->start_window;
+    if (last < 0) {
+        tp_llama_init_random(n->model, n->rc.cfg.train.seed, n->rc.cfg.train.init_std);
+        return TP_OK;
+    }
+    int64_t w = last;
+    tp_status st = tp_node_load_state(n, &w, NULL, NULL, err);
+    if (st) return st;
+    if (w != last)
+        return tp_fail(err, TP_ERR_IO, "validator state names window %lld but its model is missing", (long long)last);
+    *next = last + 1;
+    tp_node_log(n, "resuming after window %lld with the saved ratings", (long long)last);
+    return TP_OK;
 }
 
 tp_status tp_validator_run(const tp_node_opts *o, tp_err *err) {
@@ -620,19 +655,22 @@ tp_status tp_validator_run(const tp_node_opts *o, tp_err *err) {
         goto done;
     v.is_leader = n->leader == n->uid;
     if ((st = v.is_leader ? publish_start(&v, err) : tp_node_start_window(n, err))) goto done;
-    int64_t next = n->start_window;
-    if (last >= 0) {
-        int64_t w = last;
-        if ((st = tp_node_load_state(n, &w, NULL, NULL, err))) goto done;
-        if (w != last) {
-            st = tp_fail(err, TP_ERR_IO, "validator state names window %lld but its model is missing", (long long)last);
-            goto done;
-        }
-        next = last + 1;
-        tp_node_log(n, "resuming after window %lld with the saved ratings", (long long)last);
-    }
+    int64_t next;
+    if ((st = restore(&v, last, &next, err))) goto done;
     tp_node_log(n, "validator%s processing from window %lld", v.is_leader ? " (leader)" : "", (long long)next);
-    for (int64_t w = next; !st; w++) st = process_window(&v, w, err);
+    while (!st) {
+        st = process_window(&v, next, err);
+        if (!st) next++;
+        else if (st == TP_ERR_IO) {
+            /* Storage or chain trouble: report it, go back to the last saved state and try again. */
+            tp_node_log(n, "window %lld: %s; retrying from the saved state", (long long)next, err->msg);
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
+            for (int i = 0; i < TP_CHAIN_MAX_UIDS; i++) tp_vminer_reset(&v.m[i], &v.os);
+            if (!(st = tp_vstate_load(v.db, &last, v.m, TP_CHAIN_MAX_UIDS, v.prev, v.ema, v.nsamp, &v.have_sync, err)))
+                st = restore(&v, last, &next, err);
+        }
+    }
 done:
     tp_vstate_close(v.db);
     free(v.backup);

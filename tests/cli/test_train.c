@@ -146,7 +146,8 @@ Test(train, bad_input_names_what_is_wrong, .timeout = 60) {
 }
 
 Test(cli, every_command_has_help) {
-    static const char *cmds[] = {"train", "grad", "generate", "tokenizer", "prep", "wallet", "compress", "inspect", "apply", "bench"};
+    static const char *cmds[] = {"train", "grad", "generate", "tokenizer", "prep", "wallet", "compress", "inspect", "apply", "bench",
+                                 "miner", "validator", "localnet", "chain", "store"};
     char *out;
     cr_assert_eq(cli_run(&out, "--help"), 0);
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {

@@ -1,0 +1,232 @@
+/* Issue 5's scenarios a-d: whole networks on the tiny config with the lockstep clock (deterministic),
+ * run through `templar localnet`, judged from its report, the neurons' metrics and the chain. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cli/cli_test_util.h"
+#include "core/fileio.h"
+
+static json_t *run_localnet(char *dir, size_t n, const char *args) {
+    cli_tmpdir(dir, n);
+    char out[4200];
+    snprintf(out, sizeof out, "%s/net", dir);
+    char *log;
+    int rc = cli_run(&log, "localnet --config tiny --out %s %s", out, args);
+    cr_assert_eq(rc, 0, "localnet %s failed:\n%s", args, log);
+    free(log);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/report.json", out);
+    json_error_t je;
+    json_t *r = json_load_file(path, 0, &je);
+    cr_assert(r, "%s: %s", path, je.text);
+    snprintf(dir + strlen(dir), n - strlen(dir), "/net");
+    return r;
+}
+
+static const char *role(json_t *r, const char *uid) {
+    return json_string_value(json_object_get(json_object_get(r, "roles"), uid));
+}
+
+static double num(json_t *obj, const char *key) { return json_number_value(json_object_get(obj, key)); }
+
+static double last_loss(json_t *r) {
+    json_t *w = json_object_get(r, "windows");
+    return num(json_array_get(w, json_array_size(w) - 1), "heldout_loss");
+}
+
+/* Every honest miner and every validator holds the same model after window index i. */
+static void assert_in_sync(json_t *r, size_t i, const char *skip) {
+    json_t *w = json_array_get(json_object_get(r, "windows"), i);
+    json_t *fp = json_object_get(w, "fingerprints");
+    const char *ref = NULL, *uid;
+    json_t *v;
+    int honest = 0;
+    json_object_foreach(fp, uid, v) {
+        const char *ro = role(r, uid);
+        if (skip && !strcmp(uid, skip)) continue;
+        if (strcmp(ro, "honest") && strcmp(ro, "validator")) continue;
+        honest++;
+        if (!ref) ref = json_string_value(v);
+        cr_assert_str_eq(json_string_value(v), ref, "window %lld: uid %s (%s) differs", (long long)num(w, "window"),
+                         uid, ro);
+    }
+    cr_assert(honest >= 2, "window %zu: fingerprints of %d honest nodes", i, honest);
+}
+
+/* Reads a whole log file of the run. */
+static char *read_log(const char *dir, const char *name) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/logs/%s.log", dir, name);
+    uint8_t *buf;
+    size_t len;
+    tp_err err;
+    cr_assert_eq(tp_read_file(path, 64u << 20, &buf, &len, &err), TP_OK, "%s", err.msg);
+    return (char *)buf;
+}
+
+Test(scenarios, a_honest_network_trains_in_sync, .timeout = 600) {
+    char dir[4200];
+    json_t *r = run_localnet(dir, sizeof dir, "--miners 4 --validators 1 --windows 12");
+    json_t *ws = json_object_get(r, "windows");
+    cr_assert_eq(json_array_size(ws), 12);
+    double first = num(json_array_get(ws, 0), "heldout_loss"), last = last_loss(r);
+    cr_assert(last < first - 0.3, "held-out loss %.4f -> %.4f did not fall", first, last);
+    for (size_t i = 0; i < 12; i++) {
+        assert_in_sync(r, i, NULL);
+        cr_assert_eq(json_object_size(json_object_get(json_array_get(ws, i), "fingerprints")), 5);
+    }
+    json_t *fw = json_object_get(r, "final_weights");
+    for (int u = 2; u <= 5; u++) {
+        char k[8];
+        snprintf(k, sizeof k, "%d", u);
+        cr_assert_str_eq(role(r, k), "honest");
+        cr_assert(num(fw, k) > 0, "honest uid %d ends with weight %g", u, num(fw, k));
+    }
+    json_decref(r);
+}
+
+Test(scenarios, b_adversaries_earn_nothing, .timeout = 900) {
+    char dir_a[4200], dir[4200];
+    json_t *ra = run_localnet(dir_a, sizeof dir_a, "--miners 4 --validators 1 --windows 20");
+    json_t *r = run_localnet(dir, sizeof dir,
+                             "--miners 14 --validators 1 --windows 20 --adversary noise --adversary zero "
+                             "--adversary copy --adversary scale --adversary stale --adversary late "
+                             "--adversary garbage --adversary nan --adversary free-rider --adversary wrong-data");
+    json_t *fw = json_object_get(r, "final_weights");
+    double burn = num(fw, "0"), good = 0;
+    const char *uid;
+    json_t *v;
+    const char *copier = NULL;
+    json_object_foreach(json_object_get(r, "roles"), uid, v) {
+        const char *ro = json_string_value(v);
+        double w = num(fw, uid);
+        if (!strcmp(ro, "copy")) copier = uid;
+        if (!strcmp(ro, "honest")) cr_assert(w > 0, "honest uid %s has weight 0", uid);
+        if (!strcmp(ro, "honest") || !strcmp(ro, "scale")) good += w;
+        else if (strcmp(ro, "owner") && strcmp(ro, "validator")) cr_assert(w == 0, "%s uid %s earns %g", ro, uid, w);
+    }
+    cr_assert(good >= 0.95 * (1 - burn), "honest and scale hold %.4f of %.4f", good, 1 - burn);
+    /* The copier is caught by the overlap check. */
+    char *log = read_log(dir, "validator-0"), needle[64];
+    snprintf(needle, sizeof needle, "uid %s copied", copier);
+    cr_assert(strstr(log, needle), "the validator never flagged copier uid %s", copier);
+    free(log);
+    /* Once rated, adversaries leave the gather list: the last window's list holds only honest and scale. */
+    char path[4400];
+    snprintf(path, sizeof path, "%s/state/validator-0/metrics.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    char line[1 << 16];
+    json_t *lastrec = NULL;
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        if (j) {
+            json_decref(lastrec);
+            lastrec = j;
+        }
+    }
+    fclose(f);
+    json_t *gather = json_object_get(json_object_get(lastrec, "peers"), "gather");
+    cr_assert(json_array_size(gather) >= 4);
+    size_t i;
+    json_array_foreach(gather, i, v) {
+        char k[16];
+        snprintf(k, sizeof k, "%lld", (long long)json_integer_value(v));
+        cr_assert(!strcmp(role(r, k), "honest") || !strcmp(role(r, k), "scale"), "%s uid %s is still a gather peer",
+                  role(r, k), k);
+    }
+    json_decref(lastrec);
+    for (i = 0; i < 20; i++) assert_in_sync(r, i, NULL);
+    double la = last_loss(ra), lb = last_loss(r);
+    cr_assert(lb <= la * 1.03, "final loss %.4f with adversaries vs %.4f without", lb, la);
+    json_decref(ra);
+    json_decref(r);
+}
+
+static int64_t evals_of(const char *dir, const char *validator, int uid) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/state/%s/validator.db", dir, validator);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT n_evals FROM miners WHERE uid = ?", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_int(st, 1, uid);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+Test(scenarios, c_killed_nodes_recover, .timeout = 600) {
+    char dir[4200];
+    json_t *r = run_localnet(dir, sizeof dir,
+                             "--miners 4 --validators 2 --windows 10 --fault kill:miner-1@3:5 "
+                             "--fault kill:validator-1@4:6");
+    /* miner-1 is uid 4 (owner 0, validators 1-2): gone in windows 4-5, back and identical from 6 on. */
+    json_t *ws = json_object_get(r, "windows");
+    json_t *w6 = json_object_get(json_array_get(ws, 5), "fingerprints");
+    cr_assert(json_object_get(w6, "4"), "the restarted miner published no fingerprint in its first window back");
+    for (size_t i = 5; i < 10; i++) assert_in_sync(r, i, NULL);
+    for (size_t i = 0; i < 10; i++) assert_in_sync(r, i, "4");
+    char *log = read_log(dir, "miner-1");
+    cr_assert(strstr(log, "catch-up: window"), "the restarted miner did not catch up");
+    free(log);
+    /* The restarted validator kept its ratings and replayed the windows it missed: it has evaluated
+     * every miner as often as the one that ran throughout. */
+    log = read_log(dir, "validator-1");
+    cr_assert(strstr(log, "resuming after window"), "validator-1 did not resume from its saved state");
+    free(log);
+    for (int u = 3; u <= 6; u++)
+        cr_assert_eq(evals_of(dir, "validator-1", u), evals_of(dir, "validator-0", u), "uid %d", u);
+    cr_assert(last_loss(r) < num(json_array_get(ws, 0), "heldout_loss") - 0.3);
+    json_decref(r);
+}
+
+Test(scenarios, c_storage_outage, .timeout = 600) {
+    char dir[4200];
+    json_t *r = run_localnet(dir, sizeof dir, "--miners 3 --validators 1 --windows 8 --store s3 --fault s3-down@3:4");
+    json_t *ws = json_object_get(r, "windows");
+    cr_assert_eq(json_array_size(ws), 8);
+    char *log = read_log(dir, "miner-0");
+    cr_assert(strstr(log, "upload failed"), "the miner did not report the outage");
+    cr_assert(strstr(log, "keeping the update in error feedback"));
+    free(log);
+    log = read_log(dir, "validator-0");
+    cr_assert(strstr(log, "storage outage"), "the validator did not report the outage");
+    free(log);
+    for (size_t i = 0; i < 8; i++) assert_in_sync(r, i, NULL);
+    /* Training carries on after the outage. */
+    cr_assert(num(json_array_get(ws, 2), "gather_success") == 0);
+    cr_assert(num(json_array_get(ws, 7), "gather_success") == 1);
+    cr_assert(last_loss(r) < num(json_array_get(ws, 3), "heldout_loss") - 0.1);
+    json_decref(r);
+}
+
+Test(scenarios, d_two_validators_yuma_pays_honest_miners, .timeout = 600) {
+    char dir[4200];
+    json_t *r = run_localnet(dir, sizeof dir,
+                             "--miners 4 --validators 2 --stake 1000,400 --windows 12 --adversary noise "
+                             "--adversary zero");
+    json_t *last = json_array_get(json_object_get(r, "windows"), 11);
+    json_t *weights = json_object_get(last, "weights");
+    cr_assert(json_object_get(weights, "1") && json_object_get(weights, "2"), "both validators must set weights");
+    json_t *inc = json_object_get(r, "incentive");
+    double honest = 0, burn = num(inc, "0");
+    const char *uid;
+    json_t *v;
+    json_object_foreach(json_object_get(r, "roles"), uid, v) {
+        const char *ro = json_string_value(v);
+        if (!strcmp(ro, "honest")) {
+            honest += num(inc, uid);
+            cr_assert(num(inc, uid) > 0, "honest uid %s has no incentive", uid);
+        } else if (strcmp(ro, "owner"))
+            cr_assert(num(inc, uid) == 0, "%s uid %s has incentive %g", ro, uid, num(inc, uid));
+    }
+    cr_assert(fabs(honest - (1 - burn)) < 1e-9, "honest miners get %.6f of the %.6f miner emission", honest, 1 - burn);
+    json_decref(r);
+}
