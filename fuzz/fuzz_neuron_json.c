@@ -1,5 +1,5 @@
-/* libFuzzer target: the parsers of untrusted neuron inputs — object keys from bucket listings and
- * debug-W fingerprint JSON (checked against the tiny model's layout). */
+/* libFuzzer target: the parsers of untrusted neuron inputs — object keys from bucket listings,
+ * debug-W fingerprint JSON (checked against the tiny model's layout) and peer lists. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "model/layout.h"
 #include "neuron/fingerprint.h"
 #include "neuron/keys.h"
+#include "neuron/peers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tp_err err;
@@ -30,6 +31,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         tp_fingerprint_free(&fp);
         tp_layout_free(&L);
+    }
+    tp_peer_list pl;
+    if (tp_peers_parse((const char *)data, size, 256, &pl, &err) == TP_OK) {
+        char *back;
+        tp_peer_list again;
+        if (tp_peers_to_json(&pl, &back, &err) != TP_OK) abort();
+        if (tp_peers_parse(back, strlen(back), 256, &again, &err) != TP_OK || memcmp(&pl, &again, sizeof pl)) abort();
+        free(back);
     }
     free(s);
     return 0;
