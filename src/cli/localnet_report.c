@@ -25,7 +25,7 @@ typedef struct {
 
 typedef struct {
     double util, up, down, train, comm, wait;
-    int64_t n; /* records counted (catch_up false) */
+    int64_t n; /* records counted (no catch-up, no null round) */
 } miner_stats;
 
 typedef struct {
@@ -298,7 +298,9 @@ static miner_stats stats_of(const rnode *n) {
     size_t i;
     json_t *rec;
     json_array_foreach(n->recs, i, rec) {
-        if (json_is_true(json_object_get(rec, "catch_up"))) continue;
+        /* Catch-up replays and null rounds (no training by protocol) are not steady-state windows. */
+        if (json_is_true(json_object_get(rec, "catch_up")) || json_is_true(json_object_get(rec, "null_round")))
+            continue;
         double t = num(rec, "train_s"), wl = num(rec, "wall_s");
         train += isfinite(t) ? t : 0;
         wall += isfinite(wl) ? wl : 0;
@@ -607,8 +609,8 @@ static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes
         fprintf(f, "| %" PRId64 " | %s | %s | %g | %s | %s |\n", n->uid, n->wallet, n->role, stake_of(r, n), w, inc);
     }
 
-    fprintf(f, "\n## Miners\n\nMeans per window over the windows a miner trained live (catch-up windows "
-               "excluded);\nutilization = training time / wall time.\n\n"
+    fprintf(f, "\n## Miners\n\nMeans per window over the windows a miner trained live (catch-up and "
+               "null-round windows excluded);\nutilization = training time / wall time.\n\n"
                "| uid | wallet | role | windows | utilization | MB up | MB down | train s | comm s | wait s |\n"
                "|---|---|---|---|---|---|---|---|---|---|\n");
     for (int k = 0; k < r->n; k++) {

@@ -333,12 +333,13 @@ static tp_status run_window(miner *m, int64_t window, tp_err *err) {
                 "wait %.2f s%s",
                 (long long)window, m->loss, tps, (unsigned long long)m->bytes_up, (unsigned long long)m->bytes_down,
                 applied, gather_of, m->train_s, comm, m->wait_s, null_round ? " (null round)" : "");
-    json_t *rec = json_pack("{ss sI sI ss so sf sI sI si si sf sf sf sf so? sb}", "role", "miner", "uid",
+    json_t *rec = json_pack("{ss sI sI ss so sf sI sI si si sf sf sf sf so? sb sb}", "role", "miner", "uid",
                             (json_int_t)n->uid, "window", (json_int_t)window, "adversary", tp_adversary_name(m->adv),
                             "loss", isfinite(m->loss) ? json_real(m->loss) : json_null(), "tokens_per_s", tps,
                             "bytes_up", (json_int_t)m->bytes_up, "bytes_down", (json_int_t)m->bytes_down, "gathered",
                             applied, "gather_of", gather_of, "train_s", m->train_s, "comm_s", comm, "wait_s",
-                            m->wait_s, "wall_s", wall, "fingerprint", hex[0] ? json_string(hex) : NULL, "catch_up", 0);
+                            m->wait_s, "wall_s", wall, "fingerprint", hex[0] ? json_string(hex) : NULL, "catch_up", 0,
+                            "null_round", null_round);
     return tp_node_metrics(n, rec, err);
 }
 

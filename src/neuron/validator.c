@@ -23,7 +23,8 @@
 #define GATHER_FLOOR 0.4      /* below this share of the gather list delivered: an outage, or a lazy miner */
 #define SYNC_PENALTY_STEPS 3  /* a gather peer further behind than this is penalised */
 #define INACTIVE_RESET 3      /* windows without a valid upload before the rating resets */
-#define JUDGED_EVALS 8        /* evaluations after which a miner without confidence leaves the peer list */
+#define JUDGED_EVALS 8        /* evaluations after which a miner must look honest to stay a peer: */
+#define LIKELY_P 0.1          /* its own-data advantage positive with sign-test p <= this */
 #define MIN_GATHER 3          /* a shorter gather list is topped up by positive finals, so training goes on */
 
 typedef struct {
@@ -32,7 +33,7 @@ typedef struct {
     tp_openskill_params os;
     tp_vminer m[TP_CHAIN_MAX_UIDS];
     float *backup;           /* θ before an evaluation */
-    float *prev, *ema, *cur; /* fingerprint samples: last window's, per-step EMA, this window's */
+    float *prev, *ema;       /* fingerprint samples: last window's, and their per-step EMA */
     int64_t nsamp;
     int have_sync;
     uint8_t prev_hash[TP_FP_HASH_BYTES];
@@ -167,7 +168,9 @@ static tp_status publish_peers(validator *v, int64_t for_window, const double *w
     for (int64_t u = 0; u < n->mg.n; u++) {
         if (!is_miner(v, u) || v->m[u].quarantine_until > for_window) continue;
         if (weights[u] > 0 && nr < TP_PEERS_MAX) ranked[nr++] = u;
-        else if (v->m[u].inactive == 0 && v->m[u].n_evals < JUDGED_EVALS && nf < TP_PEERS_MAX) fill[nf++] = u;
+        else if (v->m[u].inactive == 0 && (v->m[u].n_evals == 0 || v->m[u].final > 0) && nf < TP_PEERS_MAX &&
+                 (v->m[u].n_evals < JUDGED_EVALS || tp_sign_test_p(v->m[u].n_pos, v->m[u].n_evals) <= LIKELY_P))
+            fill[nf++] = u; /* not rated non-positive; not yet judged, or likely honest */
     }
     for (int a = 1; a < nr; a++) /* by weight, best first; ties by uid */
         for (int b = a; b > 0 && weights[ranked[b - 1]] < weights[ranked[b]]; b--) {
@@ -434,8 +437,9 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
             snprintf(k, sizeof k, "%lld", (long long)res[i].uid);
             json_object_set_new(scores, k, json_pack("[f f]", res[i].score, res[i].own_gain));
         }
-        /* Scores are compared at the resolution of the window's median positive score: finer
-         * differences between miners are evaluation noise, so those miners tie (share a rank). */
+        /* Positive scores are compared at the resolution of the window's median positive score:
+         * finer differences between miners are evaluation noise, so those miners tie (share a
+         * rank). Harm (a negative score) always ranks below. */
         double pos[TP_CHAIN_MAX_UIDS], q = 0;
         int np = 0;
         for (int i = 0; !st && i < n_res; i++)
@@ -447,7 +451,7 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
                 pos[b - 1] = x;
             }
         if (np) q = pos[(np - 1) / 2];
-        for (int i = 0; !st && q > 0 && i < n_res; i++) sc[i] = round(sc[i] / q);
+        for (int i = 0; !st && q > 0 && i < n_res; i++) sc[i] = sc[i] > 0 ? round(sc[i] / q) : sc[i] / q;
         if (!st && !(st = tp_openskill_rate(&v->os, rt, sc, n_res, err)))
             for (int i = 0; i < n_res; i++) {
                 v->m[res[i].uid].rating = rt[i];
@@ -511,7 +515,12 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
     tp_fingerprint fp = {0};
     char hex[2 * TP_FP_HASH_BYTES + 1] = "";
     tp_err e;
-    if (!st && !(st = tp_node_publish_debug(n, window, n_applied, gather_of, &fp, err))) {
+    tp_status pst = st ? st : tp_node_publish_debug(n, window, n_applied, gather_of, &fp, &e);
+    if (!st && pst && fp.samples)
+        tp_node_log(n, "window %lld: debug fingerprint not published: %s", (long long)window, e.msg);
+    else if (!st && pst)
+        st = tp_fail(err, pst, "%s", e.msg);
+    if (!st && fp.samples) {
         tp_sync_ema_update(v->ema, v->prev, fp.samples, v->nsamp, !v->have_sync, &e);
         memcpy(v->prev, fp.samples, sizeof(float) * (size_t)v->nsamp);
         memcpy(v->prev_hash, fp.hash, TP_FP_HASH_BYTES);
@@ -621,63 +630,60 @@ static tp_status restore(validator *v, int64_t last, int64_t *next, tp_err *err)
 }
 
 tp_status tp_validator_run(const tp_node_opts *o, tp_err *err) {
-    validator *vp = calloc(1, sizeof *vp); /* large (per-uid state): not on the stack */
-    if (!vp) return tp_fail(err, TP_ERR_NOMEM, "validator: out of memory");
-#define v (*vp)
+    validator *v = calloc(1, sizeof *v); /* large (per-uid state): not on the stack */
+    if (!v) return tp_fail(err, TP_ERR_NOMEM, "validator: out of memory");
     tp_run_config rc;
     tp_status st = tp_run_config_load(o->config, &rc, err);
     if (st) {
-        free(vp);
+        free(v);
         return st;
     }
     tp_node_opts no = *o;
     no.with_grads = 0;
     no.batch = rc.cfg.train.batch_size > rc.proto.eval_samples ? rc.cfg.train.batch_size : rc.proto.eval_samples;
-    v.os = tp_openskill_defaults();
-    for (int i = 0; i < TP_CHAIN_MAX_UIDS; i++) tp_vminer_reset(&v.m[i], &v.os);
-    if ((st = tp_node_open(&v.n, &no, err))) goto done;
-    tp_node *n = &v.n;
-    v.nsamp = (int64_t)n->model->layout.n_tensors * TP_FP_SAMPLES;
-    v.backup = malloc(n->model->layout.total * sizeof(float));
-    v.prev = calloc((size_t)v.nsamp * 3, sizeof(float));
-    v.samples = malloc(sizeof(uint64_t) * ((size_t)rc.proto.heldout_batches * rc.cfg.train.batch_size + 1));
-    if (!v.backup || !v.prev || !v.samples) {
+    v->os = tp_openskill_defaults();
+    for (int i = 0; i < TP_CHAIN_MAX_UIDS; i++) tp_vminer_reset(&v->m[i], &v->os);
+    if ((st = tp_node_open(&v->n, &no, err))) goto done;
+    tp_node *n = &v->n;
+    v->nsamp = (int64_t)n->model->layout.n_tensors * TP_FP_SAMPLES;
+    v->backup = malloc(n->model->layout.total * sizeof(float));
+    v->prev = calloc((size_t)v->nsamp * 2, sizeof(float));
+    v->samples = malloc(sizeof(uint64_t) * ((size_t)rc.proto.heldout_batches * rc.cfg.train.batch_size + 1));
+    if (!v->backup || !v->prev || !v->samples) {
         st = tp_fail(err, TP_ERR_NOMEM, "validator: out of memory");
         goto done;
     }
-    v.ema = v.prev + v.nsamp;
-    v.cur = v.prev + 2 * v.nsamp;
+    v->ema = v->prev + v->nsamp;
     char path[1200];
     snprintf(path, sizeof path, "%s/validator.db", n->state_dir);
     int64_t last = -1;
-    if ((st = tp_vstate_open(path, &v.db, err)) ||
-        (st = tp_vstate_load(v.db, &last, v.m, TP_CHAIN_MAX_UIDS, v.prev, v.ema, v.nsamp, &v.have_sync, err)))
+    if ((st = tp_vstate_open(path, &v->db, err)) ||
+        (st = tp_vstate_load(v->db, &last, v->m, TP_CHAIN_MAX_UIDS, v->prev, v->ema, v->nsamp, &v->have_sync, err)))
         goto done;
-    v.is_leader = n->leader == n->uid;
-    if ((st = v.is_leader ? publish_start(&v, err) : tp_node_start_window(n, err))) goto done;
+    v->is_leader = n->leader == n->uid;
+    if ((st = v->is_leader ? publish_start(v, err) : tp_node_start_window(n, err))) goto done;
     int64_t next;
-    if ((st = restore(&v, last, &next, err))) goto done;
-    tp_node_log(n, "validator%s processing from window %lld", v.is_leader ? " (leader)" : "", (long long)next);
+    if ((st = restore(v, last, &next, err))) goto done;
+    tp_node_log(n, "validator%s processing from window %lld", v->is_leader ? " (leader)" : "", (long long)next);
     while (!st) {
-        st = process_window(&v, next, err);
+        st = process_window(v, next, err);
         if (!st) next++;
         else if (st == TP_ERR_IO) {
             /* Storage or chain trouble: report it, go back to the last saved state and try again. */
             tp_node_log(n, "window %lld: %s; retrying from the saved state", (long long)next, err->msg);
             struct timespec ts = {1, 0};
             nanosleep(&ts, NULL);
-            for (int i = 0; i < TP_CHAIN_MAX_UIDS; i++) tp_vminer_reset(&v.m[i], &v.os);
-            if (!(st = tp_vstate_load(v.db, &last, v.m, TP_CHAIN_MAX_UIDS, v.prev, v.ema, v.nsamp, &v.have_sync, err)))
-                st = restore(&v, last, &next, err);
+            for (int i = 0; i < TP_CHAIN_MAX_UIDS; i++) tp_vminer_reset(&v->m[i], &v->os);
+            if (!(st = tp_vstate_load(v->db, &last, v->m, TP_CHAIN_MAX_UIDS, v->prev, v->ema, v->nsamp, &v->have_sync, err)))
+                st = restore(v, last, &next, err);
         }
     }
 done:
-    tp_vstate_close(v.db);
-    free(v.backup);
-    free(v.prev);
-    free(v.samples);
-    tp_node_close(&v.n);
-    free(vp);
+    tp_vstate_close(v->db);
+    free(v->backup);
+    free(v->prev);
+    free(v->samples);
+    tp_node_close(&v->n);
+    free(v);
     return st;
-#undef v
 }
