@@ -53,6 +53,8 @@ static const char usage_text[] =
     "  --timeout S             give up, naming who is stuck: lockstep, after S seconds without\n"
     "                          progress (default 600); wall, after S seconds in all (default the\n"
     "                          wall time of K+5 windows)\n"
+    "  --seed N                derive every wallet's key from N (test networks only): with the\n"
+    "                          lockstep clock the whole run, scores included, then repeats exactly\n"
     "\n"
     "Wallets: owner, validator-0..V-1, miner-0..N-1 (in DIR/home, TEMPLAR_HOME of every neuron).\n"
     "Neurons: templar validator|miner --wallet W --chain local:DIR/chain.db --store URI\n"
@@ -173,7 +175,7 @@ static int wallet_in_net(const ln_opts *o, const char *w) {
 
 static int parse_args(int argc, char **argv, ln_opts *o) {
     enum { O_MINERS = 1000, O_VALIDATORS, O_WINDOWS, O_CONFIG, O_ADV, O_STORE, O_CLOCK, O_BLOCK_TIME, O_BPW,
-           O_FAULT, O_STAKE, O_OUT, O_TIMEOUT };
+           O_FAULT, O_STAKE, O_OUT, O_TIMEOUT, O_SEED };
     static const struct option opts[] = {{"miners", required_argument, 0, O_MINERS},
                                          {"validators", required_argument, 0, O_VALIDATORS},
                                          {"windows", required_argument, 0, O_WINDOWS},
@@ -187,6 +189,7 @@ static int parse_args(int argc, char **argv, ln_opts *o) {
                                          {"stake", required_argument, 0, O_STAKE},
                                          {"out", required_argument, 0, O_OUT},
                                          {"timeout", required_argument, 0, O_TIMEOUT},
+                                         {"seed", required_argument, 0, O_SEED},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->config = "tiny";
@@ -230,6 +233,10 @@ static int parse_args(int argc, char **argv, ln_opts *o) {
         case O_TIMEOUT:
             rc = cli_parse_f64(CMD, "--timeout", optarg, &o->timeout_s);
             if (!rc && o->timeout_s <= 0) return cli_usage(CMD, "--timeout expects a positive number of seconds");
+            break;
+        case O_SEED:
+            rc = cli_parse_i64(CMD, "--seed", optarg, 0, INT64_MAX, &o->seed);
+            o->have_seed = 1;
             break;
         case ':': return cli_usage(CMD, "%s needs a value", argv[optind - 1]);
         default: return cli_usage(CMD, "unknown option '%s'", argv[optind - 1]);

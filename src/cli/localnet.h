@@ -68,6 +68,8 @@ typedef struct {
     int wall;           /* --clock wall */
     int64_t block_time_ms, blocks_per_window;
     double timeout_s;   /* 0: the defaults (see the help) */
+    int have_seed;      /* --seed: wallets derived from it, so a lockstep run repeats exactly */
+    int64_t seed;
     struct {
         char mode[LN_MODE_MAX];
         int64_t count;

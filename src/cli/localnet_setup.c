@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -229,8 +230,18 @@ static tp_status make_wallets(ln_net *net, tp_err *err) {
         tp_wallet w;
         tp_err ignored;
         /* A setup that stopped half-way left wallets behind; they are as good as new ones. */
-        if (tp_wallet_load(home, net->nodes[i].name, &w, &ignored) && (st = tp_wallet_create(home, net->nodes[i].name, &w, err)))
-            break;
+        if (tp_wallet_load(home, net->nodes[i].name, &w, &ignored)) {
+            if (net->opt.have_seed) {
+                char text[256];
+                uint8_t seed[32];
+                int len = snprintf(text, sizeof text, "templar-localnet/%lld/%s", (long long)net->opt.seed,
+                                   net->nodes[i].name);
+                crypto_generichash(seed, sizeof seed, (const uint8_t *)text, (size_t)len, NULL, 0);
+                st = tp_wallet_create_from_seed(home, net->nodes[i].name, seed, &w, err);
+            } else
+                st = tp_wallet_create(home, net->nodes[i].name, &w, err);
+            if (st) break;
+        }
         snprintf(net->nodes[i].hotkey, sizeof net->nodes[i].hotkey, "%s", w.pk_hex);
         tp_wallet_clear(&w);
     }

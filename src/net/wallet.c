@@ -63,7 +63,7 @@ static tp_status write_private(const char *path, const char *text, tp_err *err) 
     return TP_OK;
 }
 
-tp_status tp_wallet_create(const char *home, const char *name, tp_wallet *w, tp_err *err) {
+static tp_status create(const char *home, const char *name, const uint8_t *seed, tp_wallet *w, tp_err *err) {
     char dir[4096], path[4200];
     tp_status st = wallet_dir(home, name, dir, sizeof dir, err);
     if (st) return st;
@@ -74,7 +74,8 @@ tp_status tp_wallet_create(const char *home, const char *name, tp_wallet *w, tp_
     chmod(dir, 0700);
     memset(w, 0, sizeof *w);
     snprintf(w->name, sizeof w->name, "%s", name);
-    crypto_sign_keypair(w->pk, w->sk);
+    if (seed) crypto_sign_seed_keypair(w->pk, w->sk, seed);
+    else crypto_sign_keypair(w->pk, w->sk);
     tp_hex(w->pk, sizeof w->pk, w->pk_hex);
     char sk_hex[2 * crypto_sign_SECRETKEYBYTES + 1], text[512];
     tp_hex(w->sk, sizeof w->sk, sk_hex);
@@ -87,6 +88,15 @@ tp_status tp_wallet_create(const char *home, const char *name, tp_wallet *w, tp_
     snprintf(path, sizeof path, "%s/" PUB_FILE, dir);
     snprintf(text, sizeof text, "%s\n", w->pk_hex);
     return tp_write_file_atomic(path, text, strlen(text), err);
+}
+
+tp_status tp_wallet_create(const char *home, const char *name, tp_wallet *w, tp_err *err) {
+    return create(home, name, NULL, w, err);
+}
+
+tp_status tp_wallet_create_from_seed(const char *home, const char *name, const uint8_t seed[32], tp_wallet *w,
+                                     tp_err *err) {
+    return create(home, name, seed, w, err);
 }
 
 tp_status tp_wallet_load(const char *home, const char *name, tp_wallet *w, tp_err *err) {

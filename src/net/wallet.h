@@ -22,6 +22,9 @@ tp_status tp_wallet_home(char *out, size_t n, tp_err *err);
 tp_status tp_wallet_check_name(const char *name, tp_err *err);
 /* Creates a new hotkey; refuses to overwrite an existing wallet. */
 tp_status tp_wallet_create(const char *home, const char *name, tp_wallet *w, tp_err *err);
+/* The same with the key derived from a 32-byte seed: reproducible test networks (never for real keys). */
+tp_status tp_wallet_create_from_seed(const char *home, const char *name, const uint8_t seed[32], tp_wallet *w,
+                                     tp_err *err);
 tp_status tp_wallet_load(const char *home, const char *name, tp_wallet *w, tp_err *err);
 /* Wipes the secret key from memory. */
 void tp_wallet_clear(tp_wallet *w);

@@ -64,6 +64,16 @@ static uint64_t seed_of(const validator *v, const char *what, int64_t uid, int64
     return s;
 }
 
+/* An update whose every value is zero says nothing, so it cannot be a copy of anything. */
+static int all_zero(const tp_update *u, int bins) {
+    for (int t = 0; t < u->n; t++) {
+        if (u->t[t].shift != 0) return 0;
+        for (int b = 0; b < bins; b++)
+            if (u->t[t].lookup[b] != 0) return 0;
+    }
+    return 1;
+}
+
 static int is_miner(const validator *v, int64_t u) {
     const tp_neuron *x = &v->n.mg.neurons[u];
     return !x->validator_permit && x->store[0] && u != v->n.rc.proto.burn_uid;
@@ -490,7 +500,9 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
         int judged = window >= n->start_window + p->null_rounds;
         for (int a = 0; judged && a < g.n; a++)
             for (int b = a + 1; b < g.n; b++) {
-                if (!g.payload[a].valid || !g.payload[b].valid) continue;
+                if (!g.payload[a].valid || !g.payload[b].valid || all_zero(&g.payload[a].update, n->rc.codec.bins) ||
+                    all_zero(&g.payload[b].update, n->rc.codec.bins))
+                    continue;
                 double ov;
                 tp_err e;
                 if (tp_index_overlap(&g.payload[a].update, &g.payload[b].update, &ov, &e)) continue;
