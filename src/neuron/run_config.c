@@ -23,7 +23,7 @@ void tp_protocol_default(tp_protocol *p) {
     p->retention_windows = 12;
     p->heldout_batches = 2;
     p->weights_every = 2;
-    p->sign_alpha = 0.01;
+    p->sign_alpha = 0.05;
     p->gather_peers = 20;
     p->reserve_peers = 10;
     p->burn_uid = 0;

@@ -34,8 +34,7 @@ typedef struct {
     int heldout_batches;      /* validators' held-out evaluation after each window (0: none); 2 */
     int weights_every;        /* validators set weights every this many windows; 2 */
     double sign_alpha;        /* a miner earns weight once a one-sided sign test of its own-data
-                                 advantage over its evaluations has p <= this; 0.01 (strict: the
-                                 test is repeated every window) */
+                                 advantage over its evaluations has p <= this; 0.05 */
     int gather_peers;         /* top tier of the peer list; 20 */
     int reserve_peers;        /* second tier; 10 */
     int burn_uid;             /* 0 */

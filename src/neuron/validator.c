@@ -23,8 +23,7 @@
 #define GATHER_FLOOR 0.4      /* below this share of the gather list delivered: an outage, or a lazy miner */
 #define SYNC_PENALTY_STEPS 3  /* a gather peer further behind than this is penalised */
 #define INACTIVE_RESET 3      /* windows without a valid upload before the rating resets */
-#define JUDGED_EVALS 8        /* evaluations after which a miner must look honest to stay a peer: */
-#define LIKELY_P 0.1          /* its own-data advantage positive with sign-test p <= this */
+#define JUDGED_EVALS 8        /* evaluations after which a miner is rated: a peer only with weight */
 #define MIN_GATHER 3          /* a shorter gather list is topped up by positive finals, so training goes on */
 
 typedef struct {
@@ -178,9 +177,9 @@ static tp_status publish_peers(validator *v, int64_t for_window, const double *w
     for (int64_t u = 0; u < n->mg.n; u++) {
         if (!is_miner(v, u) || v->m[u].quarantine_until > for_window) continue;
         if (weights[u] > 0 && nr < TP_PEERS_MAX) ranked[nr++] = u;
-        else if (v->m[u].inactive == 0 && (v->m[u].n_evals == 0 || v->m[u].final > 0) && nf < TP_PEERS_MAX &&
-                 (v->m[u].n_evals < JUDGED_EVALS || tp_sign_test_p(v->m[u].n_pos, v->m[u].n_evals) <= LIKELY_P))
-            fill[nf++] = u; /* not rated non-positive; not yet judged, or likely honest */
+        else if (v->m[u].inactive == 0 && v->m[u].n_evals < JUDGED_EVALS &&
+                 (v->m[u].n_evals == 0 || v->m[u].final > 0) && nf < TP_PEERS_MAX)
+            fill[nf++] = u; /* not yet rated, and not rated non-positive so far */
     }
     for (int a = 1; a < nr; a++) /* by weight, best first; ties by uid */
         for (int b = a; b > 0 && weights[ranked[b - 1]] < weights[ranked[b]]; b--) {

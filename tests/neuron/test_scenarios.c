@@ -16,7 +16,8 @@ static json_t *run_localnet(char *dir, size_t n, const char *args) {
     char out[4200];
     snprintf(out, sizeof out, "%s/net", dir);
     char *log;
-    int rc = cli_run(&log, "localnet --config tiny --out %s %s", out, args);
+    /* A fixed seed: the same wallets every time, so each scenario repeats exactly (lockstep). */
+    int rc = cli_run(&log, "localnet --config tiny --seed 1 --out %s %s", out, args);
     cr_assert_eq(rc, 0, "localnet %s failed:\n%s", args, log);
     free(log);
     char path[4300];
