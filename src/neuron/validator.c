@@ -24,7 +24,7 @@
 #define SYNC_PENALTY_STEPS 3  /* a gather peer further behind than this is penalised */
 #define INACTIVE_RESET 3      /* windows without a valid upload before the rating resets */
 #define JUDGED_EVALS 8        /* evaluations after which a miner is rated: a peer only with weight */
-#define MIN_GATHER 3          /* a shorter gather list is topped up by positive finals, so training goes on */
+#define MIN_GATHER 3          /* a shorter gather list is topped up, so training goes on */
 
 typedef struct {
     tp_node n;
@@ -187,15 +187,17 @@ static tp_status publish_peers(validator *v, int64_t for_window, const double *w
             ranked[b] = ranked[b - 1];
             ranked[b - 1] = t;
         }
-    /* Liveness: while fewer than MIN_GATHER miners qualify, add the best positive finals. */
+    /* Liveness: while fewer than MIN_GATHER miners qualify, add the active ones of best skill that
+     * are not ranked below the field, so that training never stops for want of peers. */
     for (int64_t best = 0; nr + nf < MIN_GATHER && best >= 0;) {
         best = -1;
         for (int64_t u = 0; u < n->mg.n; u++) {
             int listed = 0;
             for (int i = 0; i < nr; i++) listed |= ranked[i] == u;
             for (int i = 0; i < nf; i++) listed |= fill[i] == u;
+            double o = tp_rating_ordinal(v->m[u].rating);
             if (!listed && is_miner(v, u) && v->m[u].quarantine_until <= for_window && v->m[u].inactive == 0 &&
-                v->m[u].final > 0 && (best < 0 || v->m[u].final > v->m[best].final))
+                o > 0 && (best < 0 || o > tp_rating_ordinal(v->m[best].rating)))
                 best = u;
         }
         if (best >= 0) fill[nf++] = best;
