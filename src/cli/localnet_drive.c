@@ -161,42 +161,44 @@ static tp_status reap(driver *d, tp_err *err) {
     return TP_OK;
 }
 
-/* Level-triggered, so a fault whose window passed before the start window was known fires at once. */
-static tp_status apply_faults(driver *d, tp_err *err) {
+/* Fires and ends the faults due by `window`. Level-triggered, so a fault whose window passed before
+ * the start window was known fires at once. storage_only: only s3-down faults. */
+static tp_status apply_faults(driver *d, int64_t window, int storage_only, tp_err *err) {
     ln_net *net = d->net;
     if (d->start_window < 0) return TP_OK;
     for (int i = 0; i < net->opt.n_faults; i++) {
         ln_fault *f = &net->opt.faults[i];
+        if (storage_only && f->is_kill) continue;
         int64_t at = d->start_window + f->at, until = d->start_window + f->until;
-        if (!f->fired && d->window >= at) {
+        if (!f->fired && window >= at) {
             f->fired = 1;
             if (f->is_kill) {
                 ln_node *n = node_named(net, f->wallet);
                 if (n && n->state == LN_RUNNING) {
                     ln_kill_node(n);
                     n->state = LN_DOWN;
-                    ln_note(net, "fault %s: killed %s in window %" PRId64, f->spec, n->name, d->window);
+                    ln_note(net, "fault %s: killed %s in window %" PRId64, f->spec, n->name, window);
                 } else {
-                    ln_note(net, "fault %s: %s was not running in window %" PRId64, f->spec, f->wallet, d->window);
+                    ln_note(net, "fault %s: %s was not running in window %" PRId64, f->spec, f->wallet, window);
                 }
             } else if (net->s3.pid > 0) {
                 ln_s3_stop(&net->s3);
                 net->s3.down = 1;
-                ln_note(net, "fault %s: s3rver stopped in window %" PRId64, f->spec, d->window);
+                ln_note(net, "fault %s: s3rver stopped in window %" PRId64, f->spec, window);
             }
         }
-        if (f->fired && !f->restored && d->window >= until) {
+        if (f->fired && !f->restored && window >= until) {
             f->restored = 1;
             tp_status st = TP_OK;
             if (f->is_kill) {
                 ln_node *n = node_named(net, f->wallet);
                 if (n && n->state == LN_DOWN) {
                     if ((st = ln_spawn(net, n, err))) return st;
-                    ln_note(net, "fault %s: restarted %s in window %" PRId64, f->spec, n->name, d->window);
+                    ln_note(net, "fault %s: restarted %s in window %" PRId64, f->spec, n->name, window);
                 }
             } else if (net->s3.down) {
                 if ((st = ln_s3_start(net, err))) return tp_wrap(err, "fault %s", f->spec);
-                ln_note(net, "fault %s: s3rver restarted in window %" PRId64, f->spec, d->window);
+                ln_note(net, "fault %s: s3rver restarted in window %" PRId64, f->spec, window);
             }
         }
     }
@@ -249,6 +251,10 @@ static tp_status lockstep_step(driver *d, int *advanced, tp_err *err) {
         d->last_forced = tp_now();
     }
     if (blocks <= 0) return TP_OK;
+    /* The store goes down (or up) before the advance into the fault's window, so every neuron meets
+     * the same store for the whole window whatever the timing; a kill fires after it (mid-window). */
+    int64_t next = tp_window_of_block(d->block + blocks, net->opt.blocks_per_window);
+    if ((st = apply_faults(d, next, 1, err))) return st;
     int64_t block;
     if ((st = tp_chain_advance(d->chain, blocks, &block, err))) return st;
     *advanced = 1;
@@ -334,12 +340,12 @@ ln_outcome ln_drive(ln_net *net, volatile sig_atomic_t *stop, tp_err *err) {
             out = LN_DONE;
             break;
         }
-        if ((st = observe_chain(&d, err)) || (st = apply_faults(&d, err))) break;
+        if ((st = observe_chain(&d, err)) || (st = apply_faults(&d, d.window, 0, err))) break;
         int advanced = 0;
         if (!o->wall) {
             if ((st = lockstep_step(&d, &advanced, err))) break;
-            /* Faults fire right after the advance that enters their window, before anyone runs on. */
-            if (advanced && (st = apply_faults(&d, err))) break;
+            /* Kills fire right after the advance that enters their window: mid-window for the victim. */
+            if (advanced && (st = apply_faults(&d, d.window, 0, err))) break;
         }
         double idle = o->wall ? tp_now() - d.t0 : tp_now() - d.last_progress;
         if (idle > timeout) {
