@@ -294,12 +294,8 @@ static tp_status run_window(miner *m, int64_t window, tp_err *err) {
 
     /* Gather the peers' updates once the put window closed, and take the outer step. */
     if ((st = await_block(m, tp_node_put_close_block(n, window), err))) return st;
-    int64_t uids[2 * TP_PEERS_MAX];
-    int cnt = 0;
-    for (int i = 0; i < n->peers.n_gather; i++) uids[cnt++] = n->peers.gather[i];
-    for (int i = 0; i < n->peers.n_reserve; i++) uids[cnt++] = n->peers.reserve[i];
     tp_window_gather g;
-    if ((st = tp_node_gather(n, window, uids, cnt, &g, err))) return st;
+    if ((st = tp_node_gather_peers(n, window, &g, err))) return st;
     m->bytes_down += g.bytes_down;
     int idx[TP_AGG_MAX_PEERS];
     int applied = tp_node_select_applied(n, &n->peers, &g, idx);

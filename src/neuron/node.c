@@ -445,6 +445,14 @@ tp_status tp_node_gather(tp_node *n, int64_t window, const int64_t *uids, int co
     return st;
 }
 
+tp_status tp_node_gather_peers(tp_node *n, int64_t window, tp_window_gather *g, tp_err *err) {
+    int64_t uids[2 * TP_PEERS_MAX];
+    int cnt = 0;
+    for (int i = 0; i < n->peers.n_gather; i++) uids[cnt++] = n->peers.gather[i];
+    for (int i = 0; i < n->peers.n_reserve; i++) uids[cnt++] = n->peers.reserve[i];
+    return tp_node_gather(n, window, uids, cnt, g, err);
+}
+
 int tp_node_select_applied(const tp_node *n, const tp_peer_list *pl, const tp_window_gather *g, int *idx) {
     int count = 0, want = pl->n_gather < n->rc.proto.gather_peers ? pl->n_gather : n->rc.proto.gather_peers;
     for (int pass = 0; pass < 2; pass++) {
@@ -618,12 +626,8 @@ static tp_status replay_aggregator(tp_node *n, int64_t window, int *found, tp_er
 static tp_status replay_live(tp_node *n, int64_t window, tp_err *err) {
     tp_status st = tp_node_adopt_peers(n, window, err);
     if (st) return st;
-    int64_t uids[2 * TP_PEERS_MAX];
-    int cnt = 0;
-    for (int i = 0; i < n->peers.n_gather; i++) uids[cnt++] = n->peers.gather[i];
-    for (int i = 0; i < n->peers.n_reserve; i++) uids[cnt++] = n->peers.reserve[i];
     tp_window_gather g;
-    if ((st = tp_node_gather(n, window, uids, cnt, &g, err))) return st;
+    if ((st = tp_node_gather_peers(n, window, &g, err))) return st;
     int idx[TP_AGG_MAX_PEERS];
     int count = tp_node_select_applied(n, &n->peers, &g, idx);
     st = tp_node_outer_step(n, &g, idx, count, err);

@@ -114,6 +114,8 @@ typedef struct {
  * Waits for the put window to close first. */
 tp_status tp_node_gather(tp_node *n, int64_t window, const int64_t *uids, int count, tp_window_gather *g,
                          tp_err *err);
+/* tp_node_gather of the adopted peer list: its gather peers, then its reserve peers. */
+tp_status tp_node_gather_peers(tp_node *n, int64_t window, tp_window_gather *g, tp_err *err);
 void tp_window_gather_free(tp_window_gather *g);
 /* Index of uid in g, or -1. */
 int tp_gather_find(const tp_window_gather *g, int64_t uid);
