@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/localnet.h"
@@ -28,11 +27,6 @@ typedef struct {
     double last_forced;   /* tp_now() of the last outage advance */
     double t0;
 } driver;
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static int is_neuron(const ln_node *n) { return n->kind != LN_OWNER; }
 
@@ -359,7 +353,7 @@ ln_outcome ln_drive(ln_net *net, volatile sig_atomic_t *stop, tp_err *err) {
                              idle, d.block, d.window, who);
             break;
         }
-        if (!advanced) sleep_ms(o->wall ? WALL_POLL_MS : LOCKSTEP_POLL_MS);
+        if (!advanced) tp_sleep((o->wall ? WALL_POLL_MS : LOCKSTEP_POLL_MS) / 1000.0);
     }
 done:
     tp_chain_close(d.chain);

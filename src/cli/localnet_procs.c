@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/localnet.h"
@@ -22,11 +21,6 @@
 #include "core/fileio.h"
 
 extern char **environ;
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* ---------------------------------------------------------------- environment */
 
@@ -232,7 +226,7 @@ void ln_stop_all(ln_net *net, double grace_s) {
     }
     double t0 = tp_now();
     while (running > 0 && tp_now() - t0 < grace_s) {
-        sleep_ms(20);
+        tp_sleep(0.02);
         for (int i = 0; i < net->n_nodes; i++) {
             ln_node *n = &net->nodes[i];
             int status;
@@ -316,7 +310,7 @@ static tp_status s3_launch(ln_net *net, int *early, tp_err *err) {
             ln_s3_stop(s);
             return tp_fail(err, TP_ERR_IO, "s3rver did not listen on port %d within 30 s; see %s", s->port, log);
         }
-        sleep_ms(20);
+        tp_sleep(0.02);
     }
     s->down = 0;
     printf("localnet: s3rver listening on 127.0.0.1:%d (data %s)\n", s->port, s->dir);
@@ -357,7 +351,7 @@ void ln_s3_stop(ln_s3 *s) {
             wait_blocking(s->pid, &status);
             break;
         }
-        sleep_ms(20);
+        tp_sleep(0.02);
     }
     s->pid = 0;
 }

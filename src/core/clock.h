@@ -4,4 +4,6 @@
 double tp_now(void);
 /* Wall-clock seconds since the epoch. */
 double tp_wall_now(void);
+/* Sleeps this many seconds (none when <= 0), going on after a signal handler ran. */
+void tp_sleep(double seconds);
 #endif

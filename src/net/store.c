@@ -200,13 +200,6 @@ double tp_store_backoff(tp_store *s, int attempt) {
     return d * (0.5 + 0.5 * u);
 }
 
-void tp_store_sleep(double seconds) {
-    if (!(seconds > 0)) return;
-    struct timespec ts = {(time_t)seconds, (long)((seconds - floor(seconds)) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 void tp_store_format_time(double t, char *out, size_t n) {
     time_t sec = (time_t)floor(t);
     int ms = (int)floor((t - (double)sec) * 1000.0);

@@ -55,8 +55,6 @@ void tp_sink_abort(tp_sink *k);
 tp_fetch tp_store_judge_time(double t, double res, double not_before, double not_after);
 /* Seconds to wait before retry number `attempt` (1 = first retry): exponential, capped, jittered. */
 double tp_store_backoff(tp_store *s, int attempt);
-/* Sleeps, restarting after signals. */
-void tp_store_sleep(double seconds);
 
 /* file:// backend (store_file.c). */
 /* Parse s->uri (normalised); name `given` (as the caller wrote it) in messages. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/clock.h"
 #include "net/s3_xml.h"
 #include "net/store_internal.h"
 
@@ -493,7 +494,7 @@ static tp_fetch run(tp_s3_req *r, const char *method, const char *query, tp_err 
         int retry;
         f = tp_s3_req_result(r, rc, &retry, err);
         if (f == TP_FETCH_OK || !retry || attempt >= s->opts.max_attempts) break;
-        tp_store_sleep(tp_store_backoff(s, attempt));
+        tp_sleep(tp_store_backoff(s, attempt));
     }
     if (f != TP_FETCH_OK && attempt > 1 && err) {
         size_t n = strlen(err->msg);

@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "codec/aggregate.h"
 #include "codec/compress.h"
@@ -208,8 +207,7 @@ static tp_status copy_victim(miner *m, int64_t window, uint8_t **bytes, size_t *
             tp_payload_free(&p);
             return st;
         }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        tp_sleep(0.01);
     }
     return tp_fail(err, TP_ERR_IO, "copy: uid %lld uploaded nothing for window %lld", (long long)victim,
                    (long long)window);
@@ -263,10 +261,7 @@ static tp_status run_window(miner *m, int64_t window, tp_err *err) {
             (st = tp_node_put_window(n, window, &nb, &na, err)))
             return st;
         double margin = tp_store_is_local(n->store) ? 0.05 : 1.5;
-        while (tp_wall_now() < na + margin) {
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
+        tp_sleep(na + margin - tp_wall_now());
     }
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -389,8 +384,7 @@ tp_status tp_miner_run(const tp_node_opts *o, tp_adversary adv, tp_err *err) {
         else if (st == TP_ERR_IO) {
             /* Storage or chain trouble: report it, go back to the last saved state and catch up. */
             tp_node_log(n, "window %lld: %s; retrying from the saved state", (long long)next, err->msg);
-            struct timespec ts = {1, 0};
-            nanosleep(&ts, NULL);
+            tp_sleep(1);
             next = -1;
             tp_chain_info info;
             if (!(st = tp_node_load_state(n, &next, &m.opt, m.ef, err)) &&

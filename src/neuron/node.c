@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "codec/aggregate.h"
@@ -28,12 +27,6 @@ void tp_node_log(tp_node *n, const char *fmt, ...) {
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     tp_log(n->o.log, "%s uid %lld: %s", n->o.wallet, (long long)n->uid, line);
-}
-
-static void sleep_s(double s) {
-    if (s <= 0) return;
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
 }
 
 static int stopped(const tp_node *n) { return n->o.stop && *n->o.stop; }
@@ -158,10 +151,10 @@ tp_status tp_node_await_block(tp_node *n, int64_t block, tp_err *err) {
             announced = 1;
         }
         if (stopped(n)) return stop_status(err);
-        if (n->ccfg.clock == TP_CLOCK_LOCKSTEP) sleep_s(0.003);
+        if (n->ccfg.clock == TP_CLOCK_LOCKSTEP) tp_sleep(0.003);
         else {
             double due = n->ccfg.block_time_ms / 1000.0 * (double)block + info.genesis - tp_wall_now();
-            sleep_s(due < 0.001 ? 0.001 : due > 0.2 ? 0.2 : due);
+            tp_sleep(due < 0.001 ? 0.001 : due > 0.2 ? 0.2 : due);
         }
     }
 }
@@ -273,7 +266,7 @@ tp_status tp_node_start_window(tp_node *n, tp_err *err) {
         if (!said) tp_node_log(n, "waiting for the leader to publish the start window");
         said = 1;
         if (stopped(n)) return stop_status(err);
-        sleep_s(0.02);
+        tp_sleep(0.02);
     }
 }
 
@@ -694,7 +687,7 @@ tp_status tp_node_catch_up(tp_node *n, int64_t *next, int64_t to, tp_err *err) {
                 found = 0;
                 break;
             }
-            if (!found) sleep_s(0.02);
+            if (!found) tp_sleep(0.02);
             if (stopped(n)) return stop_status(err);
         }
         if (!found && (st = replay_live(n, w, err))) return tp_wrap(err, "catching up window %lld", (long long)w);

@@ -5,7 +5,6 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "codec/aggregate.h"
 #include "codec/wire.h"
@@ -684,8 +683,7 @@ tp_status tp_validator_run(const tp_node_opts *o, tp_err *err) {
         else if (st == TP_ERR_IO) {
             /* Storage or chain trouble: report it, go back to the last saved state and try again. */
             tp_node_log(n, "window %lld: %s; retrying from the saved state", (long long)next, err->msg);
-            struct timespec ts = {1, 0};
-            nanosleep(&ts, NULL);
+            tp_sleep(1);
             for (int i = 0; i < TP_CHAIN_MAX_UIDS; i++) tp_vminer_reset(&v->m[i], &v->os);
             if (!(st = tp_vstate_load(v->db, &last, v->m, TP_CHAIN_MAX_UIDS, v->prev, v->ema, v->nsamp, &v->have_sync, err)))
                 st = restore(v, last, &next, err);
