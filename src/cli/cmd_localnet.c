@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/localnet.h"
 #include "core/fileio.h"
+#include "neuron/miner.h"
 
 #define CMD "localnet"
 
@@ -64,15 +65,6 @@ static const char usage_text[] =
     "While the lockstep clock waits for an s3-down fault to end, it advances one block every 250 ms\n"
     "(storage being down stalls the neurons; time still passes).\n";
 
-const char *const ln_adversary_modes[] = {"noise", "zero",  "copy", "scale",      "stale",
-                                          "late",  "garbage", "nan", "free-rider", "wrong-data", NULL};
-
-int ln_adversary_known(const char *mode) {
-    for (int i = 0; ln_adversary_modes[i]; i++)
-        if (!strcmp(mode, ln_adversary_modes[i])) return 1;
-    return 0;
-}
-
 /* Set by the signal handler; the driver polls it. The only mutable static: a handler has no other
  * way to reach the program. */
 static volatile sig_atomic_t stop_signal;
@@ -89,10 +81,10 @@ static int parse_adversary(ln_opts *o, const char *s) {
     if (len == 0 || len >= sizeof mode) return cli_usage(CMD, "--adversary expects MODE[:COUNT], got '%s'", s);
     memcpy(mode, s, len);
     mode[len] = 0;
-    if (!ln_adversary_known(mode)) {
-        char list[256] = "";
-        for (int i = 0; ln_adversary_modes[i]; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "", ln_adversary_modes[i]);
+    tp_adversary adv;
+    if (tp_adversary_parse(mode, &adv) || adv == TP_ADV_NONE) {
+        char list[256];
+        tp_adversary_list(list, sizeof list);
         return cli_usage(CMD, "unknown adversary mode '%s' (modes: %s)", mode, list);
     }
     int64_t count = 1;

@@ -69,9 +69,11 @@ static int run(const char *cmd, int argc, char **argv) {
         case 'S': o.state = optarg; break;
         case 'a':
             if (!is_miner) return cli_usage(cmd, "--adversary is a miner option");
-            if (tp_adversary_parse(optarg, &adv))
-                return cli_usage(cmd, "unknown adversary '%s' (noise zero copy scale stale late garbage nan "
-                                      "free-rider wrong-data)", optarg);
+            if (tp_adversary_parse(optarg, &adv)) {
+                char list[256];
+                tp_adversary_list(list, sizeof list);
+                return cli_usage(cmd, "unknown adversary '%s' (%s)", optarg, list);
+            }
             break;
         case 'h': fputs(is_miner ? miner_usage : validator_usage, stdout); return 0;
         default: return cli_usage(cmd, "unknown option");

@@ -104,10 +104,6 @@ typedef struct {
     json_t *notes;  /* events worth a line in the report (deaths, faults, timeouts) */
 } ln_net;
 
-/* The adversary modes a miner accepts (--adversary). */
-int ln_adversary_known(const char *mode);
-extern const char *const ln_adversary_modes[];
-
 /* ---- localnet_setup.c */
 /* Makes DIR and everything a run needs before any process starts: run.json (and the data, prepared
  * once per repository under a lock), wallets, the chain with every uid registered and staked, the
@@ -121,6 +117,8 @@ void ln_note(ln_net *net, const char *fmt, ...) __attribute__((format(printf, 2,
 /* ---- localnet_procs.c */
 /* The neurons' environment: ours plus TEMPLAR_HOME, OMP_NUM_THREADS=1 unless set, S3 credentials. */
 tp_status ln_env_build(ln_net *net, tp_err *err);
+/* Frees an environment ln_env_build made (NULL: nothing). */
+void ln_env_free(char **env);
 /* Starts a neuron (its command line from the node), logging to DIR/logs/<wallet>.log (appended). */
 tp_status ln_spawn(ln_net *net, ln_node *n, tp_err *err);
 /* 1 if pid has exited (reaped; *status filled), 0 if still running. */

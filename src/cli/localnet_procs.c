@@ -57,7 +57,7 @@ oom:
     return tp_fail(err, TP_ERR_NOMEM, "out of memory"), NULL;
 }
 
-static void env_free(char **env) {
+void ln_env_free(char **env) {
     if (!env) return;
     for (char **e = env; *e; e++) free(*e);
     free(env);
@@ -81,7 +81,7 @@ tp_status ln_env_build(ln_net *net, tp_err *err) {
         sets[n++] = "TEMPLAR_STORE_READ_SECRET_ACCESS_KEY=S3RVER";
         n_drops = 2;
     }
-    env_free(net->env);
+    ln_env_free(net->env);
     net->env = env_with(sets, n, drops, n_drops, err);
     return net->env ? TP_OK : err->code;
 }
@@ -293,7 +293,7 @@ static tp_status s3_launch(ln_net *net, int *early, tp_err *err) {
     tp_status st = env ? TP_OK : err->code;
     spawn_req r = {.argv = argv, .envp = env, .log = log, .detach = 1};
     if (!st) st = spawn(&r, &s->pid, err);
-    env_free(env);
+    ln_env_free(env);
     free(argv);
     if (st) return tp_wrap(err, "starting s3rver");
     double t0 = tp_now();

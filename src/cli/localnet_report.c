@@ -294,15 +294,14 @@ static tp_status build_windows(report *r, tp_err *err) {
 
 static miner_stats stats_of(const rnode *n) {
     miner_stats s = {0};
-    double train = 0, wall = 0;
+    double wall = 0;
     size_t i;
     json_t *rec;
     json_array_foreach(n->recs, i, rec) {
         /* Catch-up replays and null rounds (no training by protocol) are not steady-state windows. */
         if (json_is_true(json_object_get(rec, "catch_up")) || json_is_true(json_object_get(rec, "null_round")))
             continue;
-        double t = num(rec, "train_s"), wl = num(rec, "wall_s");
-        train += isfinite(t) ? t : 0;
+        double wl = num(rec, "wall_s");
         wall += isfinite(wl) ? wl : 0;
 #define ADD(f, key)                                                                                                    \
     do {                                                                                                               \
@@ -317,7 +316,7 @@ static miner_stats stats_of(const rnode *n) {
 #undef ADD
         s.n++;
     }
-    s.util = wall > 0 ? train / wall : NAN;
+    s.util = wall > 0 ? s.train / wall : NAN; /* s.train is still the sum here */
     if (s.n) {
         s.up /= (double)s.n, s.down /= (double)s.n, s.train /= (double)s.n;
         s.comm /= (double)s.n, s.wait /= (double)s.n;

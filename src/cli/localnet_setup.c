@@ -32,11 +32,8 @@ void ln_note(ln_net *net, const char *fmt, ...) {
 void ln_net_free(ln_net *net) {
     free(net->nodes);
     net->nodes = NULL;
-    if (net->env) {
-        for (char **e = net->env; *e; e++) free(*e);
-        free(net->env);
-        net->env = NULL;
-    }
+    ln_env_free(net->env);
+    net->env = NULL;
     json_decref(net->notes);
     net->notes = NULL;
 }
@@ -158,8 +155,7 @@ static tp_status resolve_run_config(ln_net *net, tp_run_config *rc, int *named, 
     const char *cfg = net->opt.config;
     tp_status st = tp_run_config_load(cfg, rc, err);
     if (st) return tp_wrap(err, "--config %s", cfg);
-    size_t n = strlen(cfg);
-    *named = !strchr(cfg, '/') && !(n > 5 && !strcmp(cfg + n - 5, ".json"));
+    *named = !tp_config_is_path(cfg);
     char data[LN_PATH_MAX], meta[LN_PATH_MAX + 16];
     if (*named) {
         st = pathf(data, sizeof data, err, "%s/data/%s-%d", net->repo, cfg, rc->cfg.model.vocab_size);

@@ -146,10 +146,13 @@ tp_status tp_config_load_file(const char *path, tp_config *cfg, tp_err *err) {
     return st ? tp_wrap(err, "%s", path) : TP_OK;
 }
 
-tp_status tp_config_resolve(const char *name_or_path, tp_config *cfg, tp_err *err) {
+bool tp_config_is_path(const char *name_or_path) {
     size_t n = strlen(name_or_path);
-    if (strchr(name_or_path, '/') || (n > 5 && !strcmp(name_or_path + n - 5, ".json")))
-        return tp_config_load_file(name_or_path, cfg, err);
+    return strchr(name_or_path, '/') || (n > 5 && !strcmp(name_or_path + n - 5, ".json"));
+}
+
+tp_status tp_config_resolve(const char *name_or_path, tp_config *cfg, tp_err *err) {
+    if (tp_config_is_path(name_or_path)) return tp_config_load_file(name_or_path, cfg, err);
     return tp_config_named(name_or_path, cfg, err);
 }
 

@@ -4,6 +4,7 @@
 #define TP_MODEL_CONFIG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -50,7 +51,9 @@ tp_status tp_config_load_file(const char *path, tp_config *cfg, tp_err *err);
 /* Same from a parsed JSON object (what the file loader uses). */
 tp_status tp_config_from_json(json_t *root, tp_config *cfg, tp_err *err);
 
-/* Accepts a name or a path (anything containing '/' or ending in .json is a path). */
+/* Whether a config argument names a file: it contains '/' or ends in .json (else it is a name). */
+bool tp_config_is_path(const char *name_or_path);
+/* Accepts a name or a path (as tp_config_is_path decides). */
 tp_status tp_config_resolve(const char *name_or_path, tp_config *cfg, tp_err *err);
 
 /* Checks the model config for impossible values (dim divisible by heads, kv_heads dividing heads,

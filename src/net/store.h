@@ -20,9 +20,10 @@
  * ".tp-part-" (the file backend's temporary files).
  *
  * LastModified is wall-clock epoch seconds with a resolution: S3 gives whole seconds on GET and HEAD
- * (an HTTP date) and milliseconds in listings; the file backend gives nanoseconds from the kernel's coarse clock (a tick behind the wall clock). The put-window
- * check (DESIGN §6) gives the benefit of that doubt: an object is TOO_EARLY only if it was certainly
- * stored before not_before, TOO_LATE only if certainly after not_after.
+ * (an HTTP date) and milliseconds in listings; the file backend gives nanosecond fields stamped from
+ * the kernel's coarse clock (up to a tick behind the wall clock). The put-window check (DESIGN §6)
+ * gives the benefit of that doubt: an object is TOO_EARLY only if it was certainly stored before
+ * not_before, TOO_LATE only if certainly after not_after.
  *
  * libcurl: the program should call curl_global_init(CURL_GLOBAL_DEFAULT) once before starting any
  * thread (the CLI does); otherwise libcurl initialises itself on first use. A tp_store handle is used
@@ -99,7 +100,8 @@ const char *tp_fetch_name(tp_fetch f);
 typedef struct {
     uint64_t size;
     double mtime;     /* LastModified, epoch seconds */
-    double mtime_res; /* its resolution in seconds: 1 (HTTP date), 0.001 (S3 listing), 0.02 (file: the kernel's coarse clock) */
+    double mtime_res; /* its resolution in seconds: 1 (HTTP date), 0.001 (S3 listing), 0.02 (file: the
+                         kernel's coarse clock) */
 } tp_store_stat;
 
 /* Stores an object (replacing any old one). put_file reads it from a regular file. */

@@ -2,6 +2,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,6 @@
 #include "core/clock.h"
 #include "core/hex.h"
 #include "core/rng.h"
-#include <sodium.h>
 #include "data/sampler.h"
 #include "model/train_step.h"
 
@@ -29,6 +29,16 @@ int tp_adversary_parse(const char *s, tp_adversary *out) {
             return 0;
         }
     return -1;
+}
+
+void tp_adversary_list(char *out, size_t cap) {
+    size_t len = 0;
+    if (cap) out[0] = 0;
+    for (int i = TP_ADV_NONE + 1; i < TP_ADV_COUNT && len < cap; i++) {
+        int k = snprintf(out + len, cap - len, "%s%s", len ? " " : "", adversary_names[i]);
+        if (k < 0) break;
+        len += (size_t)k;
+    }
 }
 
 /* A pool of samples no miner holds: wrong-data trains there. */
@@ -297,7 +307,7 @@ static tp_status run_window(miner *m, int64_t window, tp_err *err) {
     int gather_of = n->peers.n_gather < p->gather_peers ? n->peers.n_gather : p->gather_peers;
     if (applied < gather_of)
         for (int i = 0; i < g.n; i++)
-            if (!g.payload[i].valid && tp_gather_find(&g, g.uid[i]) >= 0 && g.fetch[i] != TP_FETCH_NOT_FOUND)
+            if (!g.payload[i].valid && g.fetch[i] != TP_FETCH_NOT_FOUND)
                 tp_node_log(n, "window %lld: uid %lld: %s%s%s", (long long)window, (long long)g.uid[i],
                             tp_fetch_name(g.fetch[i]), g.fetch[i] == TP_FETCH_OK ? " but " : "",
                             g.fetch[i] == TP_FETCH_OK ? tp_reject_name(g.reject[i]) : "");
@@ -344,7 +354,7 @@ tp_status tp_miner_run(const tp_node_opts *o, tp_adversary adv, tp_err *err) {
     tp_status st = tp_run_config_load(o->config, &rc, err);
     if (st) return st;
     no.batch = rc.cfg.train.batch_size;
-    if ((st = tp_node_open(&m.n, &no, err))) {
+    if ((st = tp_node_open(&m.n, &no, &rc, err))) {
         miner_free(&m);
         return st;
     }

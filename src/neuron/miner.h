@@ -27,6 +27,8 @@ typedef enum {
 
 const char *tp_adversary_name(tp_adversary a); /* "none", "noise", ..., "free-rider", "wrong-data" */
 int tp_adversary_parse(const char *s, tp_adversary *out); /* 0 on success */
+/* Every adversary mode (not "none"), space-separated, for messages. */
+void tp_adversary_list(char *out, size_t cap);
 
 tp_status tp_miner_run(const tp_node_opts *o, tp_adversary adv, tp_err *err);
 

@@ -56,15 +56,15 @@ static tp_status commit_bucket(tp_node *n, tp_err *err) {
     return TP_OK;
 }
 
-tp_status tp_node_open(tp_node *n, const tp_node_opts *o, tp_err *err) {
+tp_status tp_node_open(tp_node *n, const tp_node_opts *o, const tp_run_config *rc, tp_err *err) {
     memset(n, 0, sizeof *n);
     n->o = *o;
+    n->rc = *rc;
     n->uid = -1;
     n->start_window = -1;
     n->leader = -1;
-    tp_status st = tp_run_config_load(o->config, &n->rc, err);
-    if (st) return st;
     char home[512];
+    tp_status st;
     if ((st = tp_wallet_home(home, sizeof home, err)) || (st = tp_wallet_load(home, o->wallet, &n->wallet, err)))
         return st;
     if (o->state) snprintf(n->state_dir, sizeof n->state_dir, "%s", o->state);
@@ -270,7 +270,7 @@ tp_status tp_node_start_window(tp_node *n, tp_err *err) {
     }
 }
 
-static void default_peers(tp_node *n, int64_t window, tp_peer_list *pl) {
+void tp_node_default_peers(const tp_node *n, int64_t window, tp_peer_list *pl) {
     int64_t fill[TP_PEERS_MAX];
     int nf = 0;
     for (int64_t u = 0; u < n->mg.n && nf < TP_PEERS_MAX; u++) {
@@ -313,7 +313,7 @@ tp_status tp_node_adopt_peers(tp_node *n, int64_t window, tp_err *err) {
         }
     }
     if (!n->have_peers) {
-        default_peers(n, window, &n->peers);
+        tp_node_default_peers(n, window, &n->peers);
         n->have_peers = 1;
     }
     return TP_OK;
@@ -336,6 +336,15 @@ int tp_gather_find(const tp_window_gather *g, int64_t uid) {
     for (int i = 0; i < g->n; i++)
         if (g->uid[i] == uid) return i;
     return -1;
+}
+
+void tp_gather_sort_by_uid(const tp_window_gather *g, int *idx, int count) {
+    for (int a = 1; a < count; a++) /* insertion sort: the lists are short */
+        for (int b = a; b > 0 && g->uid[idx[b - 1]] > g->uid[idx[b]]; b--) {
+            int t = idx[b];
+            idx[b] = idx[b - 1];
+            idx[b - 1] = t;
+        }
 }
 
 static tp_status gather_alloc(tp_window_gather *g, int count, tp_err *err) {
@@ -456,13 +465,7 @@ int tp_node_select_applied(const tp_node *n, const tp_peer_list *pl, const tp_wi
             if (i >= 0 && g->payload[i].valid) idx[count++] = i;
         }
     }
-    /* Ascending uid: the aggregate's order (insertion sort; the list is short). */
-    for (int a = 1; a < count; a++)
-        for (int b = a; b > 0 && g->uid[idx[b - 1]] > g->uid[idx[b]]; b--) {
-            int t = idx[b];
-            idx[b] = idx[b - 1];
-            idx[b - 1] = t;
-        }
+    tp_gather_sort_by_uid(g, idx, count);
     return count;
 }
 
@@ -604,12 +607,7 @@ static tp_status replay_aggregator(tp_node *n, int64_t window, int *found, tp_er
     int idx[TP_AGG_MAX_PEERS], count = 0;
     for (int i = 0; i < g.n && count < TP_AGG_MAX_PEERS; i++)
         if (g.payload[i].valid) idx[count++] = i;
-    for (int a = 1; a < count; a++)
-        for (int b = a; b > 0 && g.uid[idx[b - 1]] > g.uid[idx[b]]; b--) {
-            int t = idx[b];
-            idx[b] = idx[b - 1];
-            idx[b - 1] = t;
-        }
+    tp_gather_sort_by_uid(&g, idx, count);
     st = tp_node_outer_step(n, &g, idx, count, err);
     tp_node_log(n, "catch-up: window %lld replayed from %s (%d updates)", (long long)window, key, count);
     tp_window_gather_free(&g);
@@ -648,16 +646,16 @@ static tp_status load_leader_checkpoint(tp_node *n, int64_t *window, tp_err *err
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/leader-checkpoint", n->state_dir);
     if ((st = tp_mkdirs(dir, err))) return st;
+    tp_store *s;
+    if ((st = tp_node_peer_store(n, n->leader, &s, err))) return st;
+    if (!s) return tp_fail(err, TP_ERR_IO, "the leader has no bucket");
     const char *files[] = {"model.safetensors", "config.json"};
+    size_t max = (size_t)n->model->layout.total * 4 + (1u << 20);
     for (int i = 0; i < 2; i++) {
         char obj[TP_KEY_MAX], path[1400];
         tp_node_key(n, TP_KEY_CHECKPOINT, win, 0, files[i], obj, sizeof obj);
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        tp_store *s;
         tp_fetch why;
-        if ((st = tp_node_peer_store(n, n->leader, &s, err))) return st;
-        if (!s) return tp_fail(err, TP_ERR_IO, "the leader has no bucket");
-        size_t max = (size_t)n->model->layout.total * 4 + (1u << 20);
         if ((st = tp_store_get_file(s, obj, max, path, NULL, &why, err))) return tp_wrap(err, "checkpoint %s", obj);
     }
     if ((st = tp_checkpoint_load_weights(dir, n->model, err))) return tp_wrap(err, "the leader's checkpoint");

@@ -61,7 +61,9 @@ typedef struct {
     int have_peers;
 } tp_node;
 
-tp_status tp_node_open(tp_node *n, const tp_node_opts *o, tp_err *err);
+/* Opens the node for the run config rc (loaded from o->config by the caller, which needs it first
+ * to size o->batch). */
+tp_status tp_node_open(tp_node *n, const tp_node_opts *o, const tp_run_config *rc, tp_err *err);
 void tp_node_close(tp_node *n);
 
 /* Re-reads the metagraph and the leader. */
@@ -76,7 +78,7 @@ int64_t tp_node_first_block(const tp_node *n, int64_t window);
 tp_status tp_node_put_window(tp_node *n, int64_t window, double *not_before, double *not_after, tp_err *err);
 int64_t tp_node_put_close_block(const tp_node *n, int64_t window);
 
-/* A peer's bucket (NULL with *found = 0 when it committed none). */
+/* A peer's bucket (*out = NULL when it committed none); this node's own for its own uid. */
 tp_status tp_node_peer_store(tp_node *n, int64_t uid, tp_store **out, tp_err *err);
 
 /* Formats one of the run's keys. */
@@ -92,6 +94,9 @@ tp_status tp_node_get_small(tp_node *n, int64_t uid, const char *key, size_t max
 
 /* Waits for the leader's start window (polling its bucket). */
 tp_status tp_node_start_window(tp_node *n, tp_err *err);
+
+/* The peer list before the leader has rated anyone: every registered miner (buckets may come later). */
+void tp_node_default_peers(const tp_node *n, int64_t window, tp_peer_list *pl);
 
 /* Adopts the peer list of window W: the leader's peers-W if it was stored before W began, else the
  * list adopted before, else every miner with a bucket. */
@@ -119,6 +124,8 @@ tp_status tp_node_gather_peers(tp_node *n, int64_t window, tp_window_gather *g, 
 void tp_window_gather_free(tp_window_gather *g);
 /* Index of uid in g, or -1. */
 int tp_gather_find(const tp_window_gather *g, int64_t uid);
+/* Orders idx[] (indices into g) by ascending uid: the order every node processes updates in. */
+void tp_gather_sort_by_uid(const tp_window_gather *g, int *idx, int count);
 
 /* The set applied in the outer step (DESIGN §11.4): valid updates of the gather peers, the reserve
  * peers filling failures in order, at most gather_peers; ascending uid. Returns the count; idx[] are
@@ -141,10 +148,10 @@ tp_status tp_node_save_state(tp_node *n, int64_t window, const tp_adamw *opt, co
  * latest two are kept. */
 tp_status tp_node_load_state(tp_node *n, int64_t *window, tp_adamw *opt, float *ef, tp_err *err);
 
-/* Brings θ from the state after window `from` − 1 to the state after window `to` − 1, replaying each
+/* Brings θ from the state after window *next − 1 to the state after window `to` − 1, replaying each
  * window from the leader's aggregator-W, or a live gather when there is none. A node without local
  * state first loads the leader's latest checkpoint. Never skips a window: a window it cannot
- * replay is an error. *from is updated as windows are replayed. */
+ * replay is an error. *next is advanced as windows are replayed. */
 tp_status tp_node_catch_up(tp_node *n, int64_t *next, int64_t to, tp_err *err);
 
 /* Appends one JSON object (consumed) as a line to STATE/metrics.jsonl. */

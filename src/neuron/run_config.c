@@ -166,8 +166,7 @@ tp_status tp_run_config_load(const char *name_or_path, tp_run_config *rc, tp_err
     memset(rc, 0, sizeof *rc);
     tp_codec_params_default(&rc->codec);
     tp_protocol_default(&rc->proto);
-    size_t n = strlen(name_or_path);
-    if (!strchr(name_or_path, '/') && !(n > 5 && !strcmp(name_or_path + n - 5, ".json"))) {
+    if (!tp_config_is_path(name_or_path)) {
         tp_status st = tp_config_named(name_or_path, &rc->cfg, err);
         if (!st) default_data(rc, name_or_path);
         return st;

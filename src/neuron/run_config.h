@@ -51,7 +51,7 @@ typedef struct {
 void tp_protocol_default(tp_protocol *p);
 tp_status tp_protocol_check(const tp_protocol *p, tp_err *err);
 
-/* Loads a run config from a name or a JSON file path (as tp_config_resolve decides). */
+/* Loads a run config from a name or a JSON file path (as tp_config_is_path decides). */
 tp_status tp_run_config_load(const char *name_or_path, tp_run_config *rc, tp_err *err);
 /* Writes rc as a complete JSON file (every key spelled out), atomically. */
 tp_status tp_run_config_save(const tp_run_config *rc, const char *path, tp_err *err);

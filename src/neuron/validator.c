@@ -47,6 +47,17 @@ double tp_sign_test_p(int64_t k, int64_t n) {
     return p > 1 ? 1 : p;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The lower median of x[0..n) (n > 0); sorts x. */
+static double lower_median(double *x, int n) {
+    qsort(x, (size_t)n, sizeof *x, cmp_double);
+    return x[(n - 1) / 2];
+}
+
 static int confident(const validator *v, int64_t uid) {
     const tp_vminer *m = &v->m[uid];
     return m->n_evals > 0 && tp_sign_test_p(m->n_pos, m->n_evals) <= v->n.rc.proto.sign_alpha;
@@ -92,14 +103,10 @@ static tp_status publish_start(validator *v, tp_err *err) {
     tp_chain_info info;
     if ((st = tp_chain_info_get(n->chain, &info, err))) return st;
     int64_t S = info.window + 1;
-    /* Peer lists for the first two windows: every miner with a bucket. */
+    /* Peer lists for the first two windows, before anyone is rated. */
     for (int64_t w = S; w < S + 2; w++) {
         tp_peer_list pl;
-        int64_t fill[TP_PEERS_MAX];
-        int nf = 0;
-        for (int64_t u = 0; u < n->mg.n && nf < TP_PEERS_MAX; u++) /* registered: buckets may come later */
-            if (!n->mg.neurons[u].validator_permit && u != n->rc.proto.burn_uid) fill[nf++] = u;
-        tp_peers_build(w, NULL, 0, fill, nf, n->rc.proto.gather_peers, n->rc.proto.reserve_peers, &pl);
+        tp_node_default_peers(n, w, &pl);
         char pk[TP_KEY_MAX];
         tp_node_key(n, TP_KEY_PEERS, w, 0, NULL, pk, sizeof pk);
         if ((st = tp_peers_to_json(&pl, &text, err))) return st;
@@ -262,15 +269,8 @@ static tp_status evaluate(validator *v, int64_t window, const tp_window_gather *
         for (int i = 0; i < n_applied; i++) one[i] = &g->payload[applied[i]].update.t[t];
         int bad = 0;
         median[t] = -1;
-        if (n_applied && !(st = tp_aggregate_norms(one, n_applied, n->rc.codec.bins, norms, &bad, err))) {
-            for (int a = 1; a < n_applied; a++)
-                for (int b = a; b > 0 && norms[b - 1] > norms[b]; b--) {
-                    double x = norms[b];
-                    norms[b] = norms[b - 1];
-                    norms[b - 1] = x;
-                }
-            median[t] = norms[(n_applied - 1) / 2];
-        }
+        if (n_applied && !(st = tp_aggregate_norms(one, n_applied, n->rc.codec.bins, norms, &bad, err)))
+            median[t] = lower_median(norms, n_applied);
     }
     /* The window's random samples: the pool of a pseudo-uid no miner holds. */
     double lb_rand = 0;
@@ -306,25 +306,20 @@ static tp_status evaluate(validator *v, int64_t window, const tp_window_gather *
         wt[pick] = wt[nc - 1];
         nc--;
     }
-    for (int a = 1; a < nch; a++) /* evaluate in uid order: the same on every machine */
-        for (int b = a; b > 0 && g->uid[chosen[b - 1]] > g->uid[chosen[b]]; b--) {
-            int t = chosen[b];
-            chosen[b] = chosen[b - 1];
-            chosen[b - 1] = t;
-        }
+    tp_gather_sort_by_uid(g, chosen, nch); /* evaluate in uid order: the same on every machine */
     size_t bytes = L->total * sizeof(float);
     double lr = p->outer_lr * p->eval_lr_factor;
     for (int c = 0; !st && c < nch; c++) {
         int i = chosen[c];
         int64_t u = g->uid[i];
         double lb_own, la_own, la_rand;
-        /* Own samples: drawn from those the miner trained on this window. */
-        uint64_t cnt = (uint64_t)p->inner_steps * n->rc.cfg.train.batch_size, pick[4096];
+        /* Own samples: drawn from those the miner trained on this window (positions in its pool,
+         * then the samples at them). */
+        uint64_t cnt = (uint64_t)p->inner_steps * n->rc.cfg.train.batch_size;
+        int e = E < (int)cnt ? E : (int)cnt;
         if (!(st = tp_sample_pool((uint32_t)u, (uint64_t)window, ns, cnt, pool, err)) &&
-            !(st = tp_sample_pool_seeded(seed_of(v, "own", u, window), cnt, (uint64_t)E < cnt ? (uint64_t)E : cnt,
-                                         pick, err))) {
-            int e = E < (int)cnt ? E : (int)cnt;
-            for (int k = 0; k < e; k++) own_s[k] = pool[pick[k]];
+            !(st = tp_sample_pool_seeded(seed_of(v, "own", u, window), cnt, (uint64_t)e, own_s, err))) {
+            for (int k = 0; k < e; k++) own_s[k] = pool[own_s[k]];
             memcpy(v->backup, n->model->params, bytes);
             if (!(st = tp_node_loss(n, TP_SPLIT_TRAIN, own_s, e, &lb_own, err)) &&
                 !(st = apply_alone(v, &g->payload[i].update, median, lr, err)) &&
@@ -454,13 +449,7 @@ static tp_status process_window(validator *v, int64_t window, tp_err *err) {
         int np = 0;
         for (int i = 0; !st && i < n_res; i++)
             if (sc[i] > 0) pos[np++] = sc[i];
-        for (int a = 1; a < np; a++)
-            for (int b = a; b > 0 && pos[b - 1] > pos[b]; b--) {
-                double x = pos[b];
-                pos[b] = pos[b - 1];
-                pos[b - 1] = x;
-            }
-        if (np) q = pos[(np - 1) / 2];
+        if (np) q = lower_median(pos, np);
         for (int i = 0; !st && q > 0 && i < n_res; i++) sc[i] = sc[i] > 0 ? round(sc[i] / q) : sc[i] / q;
         if (!st && !(st = tp_openskill_rate(&v->os, rt, sc, n_res, err)))
             for (int i = 0; i < n_res; i++) {
@@ -655,7 +644,7 @@ tp_status tp_validator_run(const tp_node_opts *o, tp_err *err) {
     no.batch = rc.cfg.train.batch_size > rc.proto.eval_samples ? rc.cfg.train.batch_size : rc.proto.eval_samples;
     v->os = tp_openskill_defaults();
     for (int i = 0; i < TP_CHAIN_MAX_UIDS; i++) tp_vminer_reset(&v->m[i], &v->os);
-    if ((st = tp_node_open(&v->n, &no, err))) goto done;
+    if ((st = tp_node_open(&v->n, &no, &rc, err))) goto done;
     tp_node *n = &v->n;
     v->nsamp = (int64_t)n->model->layout.n_tensors * TP_FP_SAMPLES;
     v->backup = malloc(n->model->layout.total * sizeof(float));
