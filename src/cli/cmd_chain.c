@@ -16,8 +16,6 @@
 #include "net/wallet.h"
 
 #define CMD "chain"
-#define ENV_READ_KEY "TEMPLAR_STORE_READ_ACCESS_KEY_ID"
-#define ENV_READ_SECRET "TEMPLAR_STORE_READ_SECRET_ACCESS_KEY"
 
 static const char usage_text[] =
     "usage: templar chain SUBCOMMAND --chain URI [OPTIONS]\n"
@@ -224,16 +222,9 @@ static int run_stake(chain_args *a) {
 }
 
 static int run_commit(chain_args *a) {
-    tp_commitment cm = {0};
-    const char *key = getenv(ENV_READ_KEY), *secret = getenv(ENV_READ_SECRET);
-    if (snprintf(cm.uri, sizeof cm.uri, "%s", a->store) >= (int)sizeof cm.uri)
-        return cli_usage(CMD, "--store URI is too long");
-    if ((key && strlen(key) >= sizeof cm.access_key_id) || (secret && strlen(secret) >= sizeof cm.secret_access_key))
-        return cli_usage(CMD, "%s or %s is too long", ENV_READ_KEY, ENV_READ_SECRET);
-    snprintf(cm.access_key_id, sizeof cm.access_key_id, "%s", key ? key : "");
-    snprintf(cm.secret_access_key, sizeof cm.secret_access_key, "%s", secret ? secret : "");
+    tp_commitment cm;
     tp_err err = {0};
-    if (tp_chain_check_commitment(&cm, &err)) return fail(&err); /* before the wallet: names the URI */
+    if (tp_commitment_from_env(a->store, &cm, &err)) return fail(&err); /* before the wallet: names the URI */
     char hk[TP_HOTKEY_MAX + 1];
     tp_chain *c;
     if (resolve_hotkey(a, hk, sizeof hk) || open_chain(a, &c)) return 1;
@@ -408,7 +399,7 @@ static const subcommand subcommands[] = {
      "usage: templar chain commit --chain URI --wallet NAME --store URI\n\n"
      "Commits the bucket where this node publishes (file://DIR, s3://BUCKET, s3+http(s)://HOST/BUCKET)\n"
      "so peers can find it. Read credentials for it, if it needs any, come from the environment:\n"
-     "  " ENV_READ_KEY "\n  " ENV_READ_SECRET "\n"
+     "  " TP_ENV_STORE_READ_KEY_ID "\n  " TP_ENV_STORE_READ_SECRET "\n"
      "(read-only keys: they are public to everyone who reads the chain; never pass keys in argv).\n"},
     {"set-weights", O_CHAIN | O_WALLET | O_UIDS | O_WEIGHTS, O_CHAIN | O_WALLET | O_UIDS | O_WEIGHTS, run_set_weights,
      "usage: templar chain set-weights --chain URI --wallet NAME --uids 1,2,3 --weights 0.5,0.3,0.2\n\n"

@@ -12,9 +12,11 @@
 
 #include "cli/chain_bench.h"
 #include "cli/cli_util.h"
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "core/fileio.h"
 #include "core/rng.h"
+#include "core/sort.h"
 #include "net/chain.h"
 #include "net/yuma.h"
 
@@ -25,17 +27,8 @@ static const char usage_text[] =
     "\n"
     "Times one Yuma epoch with N uids (default 256) and V validators (default 64) setting random\n"
     "weights on every uid: the maths alone, and a whole epoch on a temporary SQLite ledger. Prints\n"
-    "the median of R runs (default 20) in milliseconds.\n";
+    "the (lower) median of R runs (default 20) in milliseconds.\n";
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int64_t n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static tp_status bench_maths(int64_t n_uid, int64_t n_val, int64_t reps, tp_rng *rng, double *ms, tp_err *err) {
     size_t m = (size_t)(n_uid * n_val);
@@ -57,7 +50,7 @@ static tp_status bench_maths(int64_t n_uid, int64_t n_val, int64_t reps, tp_rng 
             t[k] = (tp_now() - t0) * 1e3;
         }
         free(prev);
-        if (!st) *ms = median(t, reps);
+        if (!st) *ms = tp_lower_median(t, (size_t)reps);
     }
     tp_yuma_result_free(&r);
     free(w);
@@ -100,7 +93,7 @@ static tp_status bench_ledger(int64_t n_uid, int64_t n_val, int64_t reps, tp_rng
         st = tp_chain_epoch(c, err);
         t[k] = (tp_now() - t0) * 1e3;
     }
-    if (!st) *ms = median(t, reps);
+    if (!st) *ms = tp_lower_median(t, (size_t)reps);
     tp_chain_close(c);
     free(uids);
     free(w);

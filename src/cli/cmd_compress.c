@@ -11,6 +11,7 @@
 #include "codec/compress.h"
 #include "codec/wire.h"
 #include "codec/workspace.h"
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "model/checkpoint.h"
 #include "net/wallet.h"

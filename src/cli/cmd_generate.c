@@ -7,6 +7,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "core/rng.h"
 #include "data/tokenizer.h"

@@ -11,9 +11,9 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
-#include "cli/localnet.h"
-#include "core/fileio.h"
-#include "neuron/miner.h"
+#include "core/alloc.h"
+#include "localnet/localnet.h"
+#include "neuron/adversary.h"
 
 #define CMD "localnet"
 
@@ -62,8 +62,9 @@ static const char usage_text[] =
     "         --config DIR/run.json --state DIR/state/W [--adversary MODE], with OMP_NUM_THREADS=1\n"
     "         unless set, stdout and stderr appended to DIR/logs/W.log. Each appends one JSON line per\n"
     "         window to DIR/state/W/metrics.jsonl; the report is built from those and the chain.\n"
-    "While the lockstep clock waits for an s3-down fault to end, it advances one block every 250 ms\n"
-    "(storage being down stalls the neurons; time still passes).\n";
+    "The lockstep clock advances once every live neuron waits for a later block (each tells localnet\n"
+    "through a pipe, TEMPLAR_WAIT_FD); a neuron retrying after a failure waits for the next block, so\n"
+    "time passes during an outage exactly as the neurons let it.\n";
 
 /* Set by the signal handler; the driver polls it. The only mutable static: a handler has no other
  * way to reach the program. */
@@ -263,38 +264,6 @@ static int parse_args(int argc, char **argv, ln_opts *o) {
 
 /* ---------------------------------------------------------------- run */
 
-static void print_report_paths(const char *dir) {
-    printf("report: %s/report.json\n        %s/report.md\n", dir, dir);
-    fflush(stdout);
-}
-
-static int run_report_only(int argc, char **argv) {
-    if (argc != 2) return cli_usage(CMD, "report expects one argument: the run directory");
-    char path[LN_PATH_MAX];
-    tp_err err = {0};
-    if (tp_path_join(path, sizeof path, argv[1], "localnet.json", &err)) return cli_fail(CMD, &err);
-    if (!tp_path_exists(path)) {
-        tp_fail(&err, TP_ERR_ARG, "%s is not a localnet run directory (no localnet.json)", argv[1]);
-        return cli_fail(CMD, &err);
-    }
-    /* The run's own outcome and notes survive a rebuild. */
-    char outcome[64] = "rebuilt";
-    json_t *notes = NULL;
-    if (!tp_path_join(path, sizeof path, argv[1], "report.json", &err) && tp_path_exists(path)) {
-        json_error_t je;
-        json_t *old = json_load_file(path, 0, &je);
-        const char *o = json_string_value(json_object_get(old, "outcome"));
-        if (o && strlen(o) < sizeof outcome) snprintf(outcome, sizeof outcome, "%s", o);
-        if (json_is_array(json_object_get(old, "notes"))) notes = json_incref(json_object_get(old, "notes"));
-        json_decref(old);
-    }
-    tp_status st = ln_report_write(argv[1], outcome, notes, &err);
-    json_decref(notes);
-    if (st) return cli_fail(CMD, &err);
-    print_report_paths(argv[1]);
-    return 0;
-}
-
 static void install_handlers(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -310,43 +279,20 @@ int cmd_localnet(int argc, char **argv) {
         fputs(usage_text, stdout);
         return 0;
     }
-    if (argc >= 2 && !strcmp(argv[1], "report")) return run_report_only(argc - 1, argv + 1);
-    ln_net *net = calloc(1, sizeof *net);
-    if (!net) {
-        fprintf(stderr, "templar %s: out of memory\n", CMD);
-        return 1;
-    }
-    int rc = parse_args(argc, argv, &net->opt);
-    if (rc) {
-        free(net);
-        return rc;
-    }
     tp_err err = {0};
-    if (ln_setup(net, &err)) {
-        ln_net_free(net);
-        free(net);
-        return cli_fail(CMD, &err);
+    if (argc >= 2 && !strcmp(argv[1], "report")) {
+        if (argc != 3) return cli_usage(CMD, "report expects one argument: the run directory");
+        return ln_report_rebuild(argv[2], &err) ? cli_fail(CMD, &err) : 0;
     }
-    /* From here on every exit path stops the processes and writes a report. */
-    stop_signal = 0;
-    install_handlers();
-    ln_outcome outcome = LN_FAILED;
-    tp_status st = ln_env_build(net, &err);
-    if (!st && net->opt.s3) st = ln_s3_start(net, &err);
-    if (!st) outcome = ln_drive(net, &stop_signal, &err);
-    else ln_note(net, "setup failed: %s", err.msg);
-    if (outcome == LN_INTERRUPTED) ln_note(net, "interrupted by signal %d; stopping every neuron", (int)stop_signal);
-    else if (outcome == LN_FAILED && !st) ln_note(net, "failed: %s", err.msg);
-    ln_stop_all(net, 20.0);
-    ln_s3_stop(&net->s3);
-    const char *word = outcome == LN_DONE ? "completed" : outcome == LN_INTERRUPTED ? "interrupted" : "failed";
-    tp_err rerr = {0};
-    int report_ok = ln_report_write(net->dir, word, net->notes, &rerr) == TP_OK;
-    if (report_ok) print_report_paths(net->dir);
-    else fprintf(stderr, "templar %s: writing the report: %s\n", CMD, rerr.msg);
-    if (outcome == LN_FAILED) fprintf(stderr, "templar %s: %s\n", CMD, err.msg);
+    ln_net *net = tp_calloc(1, sizeof *net, &err);
+    if (!net) return cli_fail(CMD, &err);
+    int rc = parse_args(argc, argv, &net->opt);
+    if (!rc) {
+        stop_signal = 0;
+        install_handlers();
+        rc = ln_run(net, &stop_signal);
+    }
     ln_net_free(net);
     free(net);
-    if (outcome == LN_INTERRUPTED) return 130;
-    return outcome == LN_DONE && report_ok ? 0 : 1;
+    return rc;
 }

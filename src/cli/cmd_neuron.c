@@ -7,6 +7,8 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "localnet/wait_channel.h"
+#include "neuron/adversary.h"
 #include "neuron/miner.h"
 #include "neuron/validator.h"
 
@@ -16,6 +18,8 @@ static void on_signal(int sig) {
     (void)sig;
     stop_flag = 1;
 }
+
+static void announce_wait(void *ctx, int64_t block) { ln_wait_announce(*(const int *)ctx, block); }
 
 static const char miner_usage[] =
     "usage: templar miner --wallet NAME --chain URI --store URI [--config NAME|FILE] [--state DIR]\n"
@@ -87,8 +91,11 @@ static int run(const char *cmd, int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     o.stop = &stop_flag;
+    /* Under a lockstep localnet, every wait is told to its driver, which moves the clock. */
+    int wait_fd = ln_wait_fd_from_env();
+    if (wait_fd >= 0) o.on_wait = (tp_wait_hook){.fn = announce_wait, .ctx = &wait_fd};
     tp_err err = {0};
-    tp_status st = is_miner ? tp_miner_run(&o, adv, &err) : tp_validator_run(&o, &err);
+    tp_status st = !is_miner ? tp_validator_run(&o, &err) : adv ? tp_adversary_run(&o, adv, &err) : tp_miner_run(&o, &err);
     if (st == TP_ERR_STOPPED) {
         fprintf(stderr, "templar %s: stopped\n", cmd);
         return 0;

@@ -21,6 +21,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "core/fileio.h"
 #include "core/npy.h"

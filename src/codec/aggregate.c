@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "codec/compress.h"
+#include "core/alloc.h"
 #include "core/fileio.h"
+#include "core/sort.h"
 
 static tp_status check_peers(const tp_sparse *const *peers, int P, tp_err *err) {
     if (P < 1 || P > TP_AGG_MAX_PEERS)
@@ -20,11 +22,6 @@ static tp_status check_peers(const tp_sparse *const *peers, int P, tp_err *err) 
                            b->name);
     }
     return TP_OK;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 tp_status tp_aggregate_norms(const tp_sparse *const *peers, int P, int bins, double *norm, int *nonfinite,
@@ -76,8 +73,7 @@ tp_status tp_aggregate_clip(const tp_sparse *const *peers, int P, int bins, floa
     tp_status st = tp_aggregate_norms(peers, P, bins, norm, nonfinite, err);
     if (st) return st;
     memcpy(sorted, norm, sizeof(double) * (size_t)P);
-    qsort(sorted, (size_t)P, sizeof *sorted, cmp_double);
-    double m = sorted[(P - 1) / 2]; /* lower median */
+    double m = tp_lower_median(sorted, (size_t)P);
     for (int i = 0; i < P; i++) {
         double f = m / (norm[i] + 1e-8);
         clip[i] = (float)(f < 1 ? f : 1);
@@ -256,21 +252,21 @@ tp_status tp_outer_step_tensor(float *theta, const tp_sparse *const *peers, int 
     return aggregate_shared(peers, P, p, ws, &out, skipped, err);
 }
 
+/* Orders peer indices by uid (ctx: the uids). */
+static int by_uid(const void *a, const void *b, void *ctx) {
+    const uint32_t *uids = ctx;
+    uint32_t x = uids[*(const int *)a], y = uids[*(const int *)b];
+    return (x > y) - (x < y);
+}
+
 tp_status tp_outer_step(float *theta, const tp_layout *L, const tp_update *const *peers, const uint32_t *uids, int P,
                         float lr, tp_codec_ws *ws, uint8_t *skipped, int *n_skipped, tp_err *err) {
     if (n_skipped) *n_skipped = 0;
     if (P < 1 || P > TP_AGG_MAX_PEERS)
         return tp_fail(err, TP_ERR_ARG, "outer step: %d peers, expected 1 to %d", P, TP_AGG_MAX_PEERS);
     int order[TP_AGG_MAX_PEERS];
-    for (int i = 0; i < P; i++) {
-        /* Insertion sort by uid: P is small and the order must not depend on qsort's stability. */
-        int j = i;
-        while (j > 0 && uids[order[j - 1]] > uids[i]) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = i;
-    }
+    for (int i = 0; i < P; i++) order[i] = i;
+    tp_sort_stable(order, (size_t)P, sizeof *order, by_uid, (void *)uids);
     for (int i = 1; i < P; i++)
         if (uids[order[i]] == uids[order[i - 1]])
             return tp_fail(err, TP_ERR_ARG, "outer step: uid %u appears twice", (unsigned)uids[order[i]]);
@@ -332,8 +328,9 @@ tp_status tp_outer_step(float *theta, const tp_layout *L, const tp_update *const
                 const tp_sparse *ps[TP_AGG_MAX_PEERS];
                 for (int i = 0; i < P; i++) ps[i] = &peers[order[i]]->t[t];
                 tables tb;
+                tp_err e;
                 int bad = 0;
-                if (make_tables(ps, P, p->bins, &tb, &bad, NULL)) {
+                if (make_tables(ps, P, p->bins, &tb, &bad, &e)) {
 #pragma omp atomic write
                     failed = 1;
                     continue;

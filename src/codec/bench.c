@@ -10,6 +10,7 @@
 #include "codec/compress.h"
 #include "codec/validate.h"
 #include "codec/wire.h"
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "core/fileio.h"
 #include "core/rng.h"

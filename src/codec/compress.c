@@ -6,6 +6,7 @@
 
 #include "codec/quantize.h"
 #include "codec/select.h"
+#include "core/alloc.h"
 #include "core/fileio.h"
 
 #ifdef __AVX2__

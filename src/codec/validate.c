@@ -418,7 +418,10 @@ out:
 void tp_payload_read_many(const uint8_t *const *bufs, const size_t *lens, const tp_payload_expect *exps, int n,
                           tp_payload *outs, tp_status *st, tp_err *errs) {
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int i = 0; i < n; i++) st[i] = tp_payload_read(bufs[i], lens[i], &exps[i], &outs[i], errs ? &errs[i] : NULL);
+    for (int i = 0; i < n; i++) {
+        tp_err e;
+        st[i] = tp_payload_read(bufs[i], lens[i], &exps[i], &outs[i], errs ? &errs[i] : &e);
+    }
 }
 
 tp_status tp_payload_load(const char *path, const tp_payload_expect *exp, tp_payload *out, tp_err *err) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codec/indexcode.h"
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "core/hex.h"
 #include "model/layout.h"

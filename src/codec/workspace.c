@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "codec/quantize.h"
+#include "core/alloc.h"
 #include "core/fileio.h"
+#include "core/sort.h"
 
 tp_status tp_codec_ws_new(int nthreads, tp_codec_ws **out, tp_err *err) {
     *out = NULL;
@@ -96,6 +98,13 @@ tp_status tp_codec_ws_reserve_layout(tp_codec_ws *ws, const tp_layout *L, const 
     return tp_codec_ws_reserve(ws, max_totalk, max_vals, p->bins, err);
 }
 
+/* Orders tensor indices by size, largest first (ctx: the geometries). */
+static int largest_first(const void *a, const void *b, void *ctx) {
+    const tp_block_geom *const *geoms = ctx;
+    int64_t x = geoms[*(const int *)a]->numel, y = geoms[*(const int *)b]->numel;
+    return (x < y) - (x > y);
+}
+
 int tp_codec_schedule(const tp_block_geom *const *geoms, int n, int nthreads, int all_shared, int *order) {
     int64_t total = 0;
     for (int i = 0; i < n; i++) total += geoms[i]->numel;
@@ -105,15 +114,8 @@ int tp_codec_schedule(const tp_block_geom *const *geoms, int n, int nthreads, in
     int rest = shared;
     for (int i = 0; i < n; i++)
         if (!(all_shared || nthreads <= 1 || geoms[i]->numel * 2 * nthreads > total)) order[rest++] = i;
-    /* Largest first among the rest (insertion sort, stable: ties keep layout order). */
-    for (int i = shared + 1; i < n; i++) {
-        int x = order[i], j = i;
-        while (j > shared && geoms[order[j - 1]]->numel < geoms[x]->numel) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = x;
-    }
+    /* Largest first among the rest (stable: ties keep layout order). */
+    tp_sort_stable(order + shared, (size_t)(n - shared), sizeof *order, largest_first, (void *)geoms);
     return shared;
 }
 

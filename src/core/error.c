@@ -3,19 +3,30 @@
 #include <stdio.h>
 #include <string.h>
 
+static tp_status vfail(tp_err *err, tp_status code, bool retryable, const char *fmt, va_list ap) {
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    err->code = code;
+    err->retryable = retryable;
+    return code;
+}
+
 tp_status tp_fail(tp_err *err, tp_status code, const char *fmt, ...) {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-        err->code = code;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, code, false, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+tp_status tp_fail_transient(tp_err *err, tp_status code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, code, true, fmt, ap);
+    va_end(ap);
     return code;
 }
 
 tp_status tp_wrap(tp_err *err, const char *fmt, ...) {
-    if (!err) return TP_ERR_INTERNAL;
     char old[sizeof err->msg];
     memcpy(old, err->msg, sizeof old);
     va_list ap;
@@ -33,3 +44,5 @@ tp_status tp_wrap(tp_err *err, const char *fmt, ...) {
     }
     return err->code;
 }
+
+const char *tp_err_kind(const tp_err *err) { return err->retryable ? "(transient)" : "(permanent)"; }

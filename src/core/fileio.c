@@ -1,3 +1,4 @@
+#include "core/alloc.h"
 #include "core/fileio.h"
 
 #include <dirent.h>
@@ -7,29 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-void *tp_malloc(size_t n, tp_err *err) {
-    void *p = malloc(n ? n : 1);
-    if (!p) tp_fail(err, TP_ERR_NOMEM, "out of memory allocating %zu bytes", n);
-    return p;
-}
-
-void *tp_calloc(size_t count, size_t size, tp_err *err) {
-    void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p) tp_fail(err, TP_ERR_NOMEM, "out of memory allocating %zu x %zu bytes", count, size);
-    return p;
-}
-
-void *tp_alloc_aligned(size_t n, tp_err *err) {
-    size_t rounded = (n + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, rounded ? rounded : 64);
-    if (!p) {
-        tp_fail(err, TP_ERR_NOMEM, "out of memory allocating %zu bytes", n);
-        return NULL;
-    }
-    memset(p, 0, rounded);
-    return p;
-}
 
 tp_status tp_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len, tp_err *err) {
     *out = NULL;

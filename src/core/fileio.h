@@ -1,4 +1,4 @@
-/* Checked allocation and whole-file I/O. Writes go to a temporary name in the same directory and
+/* Whole-file I/O. Writes go to a temporary name in the same directory and
  * are renamed into place, so a crash never leaves a half-written file under the real name. */
 #ifndef TP_CORE_FILEIO_H
 #define TP_CORE_FILEIO_H
@@ -8,11 +8,6 @@
 #include <stdio.h>
 
 #include "core/error.h"
-
-void *tp_malloc(size_t n, tp_err *err);
-void *tp_calloc(size_t count, size_t size, tp_err *err);
-/* 64-byte aligned, zeroed; free with free(). */
-void *tp_alloc_aligned(size_t n, tp_err *err);
 
 /* Reads a whole file, refusing files larger than max_bytes. *out is NUL-terminated (not counted). */
 tp_status tp_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len, tp_err *err);

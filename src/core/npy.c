@@ -1,3 +1,4 @@
+#include "core/alloc.h"
 #include "core/npy.h"
 
 #include <errno.h>

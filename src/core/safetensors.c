@@ -1,3 +1,4 @@
+#include "core/alloc.h"
 #include "core/safetensors.h"
 
 #include <inttypes.h>

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "core/rng.h"
 

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 
 tp_status tp_adamw_init(tp_adamw *opt, const tp_layout *L, tp_err *err) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 
 static size_t add(tp_layout *L, size_t *cursor, const char *name, int64_t rows, int64_t cols) {

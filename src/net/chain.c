@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "net/chain_backend.h"
 
@@ -68,19 +69,25 @@ tp_status tp_chain_create(const char *uri, const tp_chain_config *cfg, tp_err *e
     return tp_chain_local_create(path, cfg, err);
 }
 
-tp_status tp_chain_open(const char *uri, tp_chain **out, tp_err *err) {
+static tp_status chain_open(const char *uri, int read_only, tp_chain **out, tp_err *err) {
     *out = NULL;
     const char *path;
     tp_status st = local_path(uri, &path, err);
     if (st) return st;
     tp_chain *c = tp_calloc(1, sizeof *c, err);
     if (!c) return TP_ERR_NOMEM;
-    if ((st = tp_chain_local_open(path, &c->self, &c->ops, err))) {
+    if ((st = tp_chain_local_open(path, read_only, &c->self, &c->ops, err))) {
         free(c);
         return st;
     }
     *out = c;
     return TP_OK;
+}
+
+tp_status tp_chain_open(const char *uri, tp_chain **out, tp_err *err) { return chain_open(uri, 0, out, err); }
+
+tp_status tp_chain_open_read_only(const char *uri, tp_chain **out, tp_err *err) {
+    return chain_open(uri, 1, out, err);
 }
 
 void tp_chain_close(tp_chain *c) {
@@ -162,6 +169,18 @@ tp_status tp_chain_check_commitment(const tp_commitment *cm, tp_err *err) {
     if (!printable_token(cm->access_key_id) || !printable_token(cm->secret_access_key))
         return tp_fail(err, TP_ERR_ARG, "read credentials hold spaces or control characters");
     return TP_OK;
+}
+
+tp_status tp_commitment_from_env(const char *uri, tp_commitment *cm, tp_err *err) {
+    memset(cm, 0, sizeof *cm);
+    const char *key = getenv(TP_ENV_STORE_READ_KEY_ID), *secret = getenv(TP_ENV_STORE_READ_SECRET);
+    if (snprintf(cm->uri, sizeof cm->uri, "%s", uri) >= (int)sizeof cm->uri)
+        return tp_fail(err, TP_ERR_ARG, "the bucket URI is too long (at most %zu bytes)", sizeof cm->uri - 1);
+    if ((key && strlen(key) >= sizeof cm->access_key_id) || (secret && strlen(secret) >= sizeof cm->secret_access_key))
+        return tp_fail(err, TP_ERR_CONFIG, "%s or %s is too long", TP_ENV_STORE_READ_KEY_ID, TP_ENV_STORE_READ_SECRET);
+    snprintf(cm->access_key_id, sizeof cm->access_key_id, "%s", key ? key : "");
+    snprintf(cm->secret_access_key, sizeof cm->secret_access_key, "%s", secret ? secret : "");
+    return tp_chain_check_commitment(cm, err);
 }
 
 tp_status tp_chain_commit(tp_chain *c, const char *hotkey, const tp_commitment *cm, tp_err *err) {
@@ -283,15 +302,4 @@ tp_status tp_chain_advance(tp_chain *c, int64_t blocks, int64_t *block, tp_err *
         return tp_fail(err, TP_ERR_ARG, "advance: blocks %lld is outside [1, 1000000000]", (long long)blocks);
     int64_t dummy;
     return c->ops->advance(c->self, blocks, block ? block : &dummy, err);
-}
-
-tp_status tp_chain_announce_wait(tp_chain *c, const char *hotkey, int64_t block, tp_err *err) {
-    tp_status s = tp_chain_check_hotkey(hotkey, err);
-    if (s) return s;
-    if (block < 0) return tp_fail(err, TP_ERR_ARG, "a wait needs a block >= 0, not %lld", (long long)block);
-    return c->ops->announce_wait(c->self, hotkey, block, err);
-}
-
-tp_status tp_chain_waits(tp_chain *c, tp_chain_wait **out, int64_t *n, tp_err *err) {
-    return c->ops->waits(c->self, out, n, err);
 }

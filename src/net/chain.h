@@ -88,6 +88,9 @@ tp_status tp_chain_config_check(const tp_chain_config *cfg, tp_err *err);
 tp_status tp_chain_create(const char *uri, const tp_chain_config *cfg, tp_err *err);
 /* Opens an existing chain; a missing, foreign or corrupted ledger is an error naming it. */
 tp_status tp_chain_open(const char *uri, tp_chain **out, tp_err *err);
+/* Opens a chain only to read it: nothing is written, not even the epochs that are due (reads see the
+ * last epoch that ran). Writes fail. */
+tp_status tp_chain_open_read_only(const char *uri, tp_chain **out, tp_err *err);
 void tp_chain_close(tp_chain *c);
 
 static inline int64_t tp_window_of_block(int64_t block, int64_t blocks_per_window) {
@@ -111,6 +114,14 @@ tp_status tp_chain_register(tp_chain *c, const char *hotkey, int64_t *uid, int *
 tp_status tp_chain_uid(tp_chain *c, const char *hotkey, int64_t *uid, tp_err *err);
 /* Sets (not adds) the stake of a registered hotkey: finite and >= 0. */
 tp_status tp_chain_set_stake(tp_chain *c, const char *hotkey, double amount, tp_err *err);
+
+/* The environment variables holding the read credentials a node commits for its bucket (read-only
+ * keys: everyone who reads the chain sees them). */
+#define TP_ENV_STORE_READ_KEY_ID "TEMPLAR_STORE_READ_ACCESS_KEY_ID"
+#define TP_ENV_STORE_READ_SECRET "TEMPLAR_STORE_READ_SECRET_ACCESS_KEY"
+/* The commitment for bucket uri: the URI plus the read credentials from the environment (both or
+ * neither), checked with tp_chain_check_commitment. */
+tp_status tp_commitment_from_env(const char *uri, tp_commitment *cm, tp_err *err);
 
 /* Checks a bucket URI's form (scheme and a non-empty rest, no spaces or control characters) and the
  * credentials (both or neither, printable). */
@@ -138,18 +149,5 @@ tp_status tp_chain_epoch(tp_chain *c, tp_err *err);
 /* Lockstep clock only: moves the block counter forward by blocks (>= 1), running the epochs whose
  * boundaries it crosses; *block (may be NULL) receives the new block. */
 tp_status tp_chain_advance(tp_chain *c, int64_t blocks, int64_t *block, tp_err *err);
-
-/* Waits, for the lockstep clock: a node announces the block it needs before it can go on (it has
- * nothing to do until then); the localnet driver advances the clock once every node waits for a later
- * block than the current one, so a test network runs as fast as its nodes and always the same way.
- * On the wall clock the announcements are only informative. One row per hotkey, the latest wins. */
-typedef struct {
-    char hotkey[TP_HOTKEY_MAX + 1];
-    int64_t block;
-    double ts; /* wall time of the announcement */
-} tp_chain_wait;
-tp_status tp_chain_announce_wait(tp_chain *c, const char *hotkey, int64_t block, tp_err *err);
-/* Every announcement, by hotkey; *out is malloc'ed (free it). */
-tp_status tp_chain_waits(tp_chain *c, tp_chain_wait **out, int64_t *n, tp_err *err);
 
 #endif

@@ -24,8 +24,6 @@ typedef struct {
     tp_status (*metagraph)(void *self, tp_metagraph *out, tp_err *err);
     tp_status (*epoch)(void *self, tp_err *err);
     tp_status (*advance)(void *self, int64_t blocks, int64_t *block, tp_err *err);
-    tp_status (*announce_wait)(void *self, const char *hotkey, int64_t block, tp_err *err);
-    tp_status (*waits)(void *self, tp_chain_wait **out, int64_t *n, tp_err *err);
 } tp_chain_ops;
 
 struct tp_chain {
@@ -35,6 +33,6 @@ struct tp_chain {
 
 /* The SQLite ledger (chain_local.c). cfg has been checked. */
 tp_status tp_chain_local_create(const char *path, const tp_chain_config *cfg, tp_err *err);
-tp_status tp_chain_local_open(const char *path, void **self, const tp_chain_ops **ops, tp_err *err);
+tp_status tp_chain_local_open(const char *path, int read_only, void **self, const tp_chain_ops **ops, tp_err *err);
 
 #endif

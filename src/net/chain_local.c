@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "core/fileio.h"
 #include "net/chain_backend.h"
@@ -70,8 +71,8 @@ static tp_status db_fail(ledger *l, int rc, const char *what, tp_err *err) {
     case SQLITE_NOTADB: return tp_fail(err, TP_ERR_FORMAT, "ledger %s is corrupted (%s, while %s)", l->path, msg, what);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        return tp_fail(err, TP_ERR_IO, "ledger %s is busy: another process held its lock for %d s (while %s)", l->path,
-                       BUSY_MS / 1000, what);
+        return tp_fail_transient(err, TP_ERR_IO, "ledger %s is busy: another process held its lock for %d s (while %s)",
+                                 l->path, BUSY_MS / 1000, what);
     case SQLITE_READONLY: return tp_fail(err, TP_ERR_IO, "ledger %s is read-only (while %s)", l->path, what);
     case SQLITE_FULL: return tp_fail(err, TP_ERR_IO, "ledger %s: the disk is full (while %s)", l->path, what);
     default: return tp_fail(err, TP_ERR_IO, "ledger %s: %s (while %s)", l->path, msg, what);
@@ -766,58 +767,6 @@ static tp_status op_advance(void *self, int64_t blocks, int64_t *block, tp_err *
     return s;
 }
 
-static tp_status op_announce_wait(void *self, const char *hotkey, int64_t block, tp_err *err) {
-    ledger *l = self;
-    sqlite3_stmt *st;
-    tp_status s = begin(l, 1, err);
-    if (s) return s;
-    if (!(s = prepare(l, "INSERT OR REPLACE INTO waits(hotkey, block, ts) VALUES(?, ?, ?)", &st, err))) {
-        sqlite3_bind_text(st, 1, hotkey, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, block);
-        sqlite3_bind_double(st, 3, tp_wall_now());
-        s = run_done(l, st, "recording a wait", err);
-    }
-    return finish(l, s, err);
-}
-
-static tp_status op_waits(void *self, tp_chain_wait **out, int64_t *n, tp_err *err) {
-    ledger *l = self;
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *st;
-    tp_status s = begin(l, 0, err);
-    if (s) return s;
-    if ((s = prepare(l, "SELECT hotkey, block, ts FROM waits ORDER BY hotkey", &st, err))) return finish(l, s, err);
-    size_t cap = 0;
-    for (;;) {
-        int row;
-        if ((s = step_row(l, st, &row, "reading waits", err)) || !row) break;
-        if ((size_t)*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            tp_chain_wait *g = realloc(*out, cap * sizeof *g);
-            if (!g) {
-                s = tp_fail(err, TP_ERR_NOMEM, "out of memory reading waits");
-                break;
-            }
-            *out = g;
-        }
-        tp_chain_wait *w = &(*out)[(*n)++];
-        if (copy_text(st, 0, w->hotkey, sizeof w->hotkey)) {
-            s = corrupt(l, "a waits row has a malformed hotkey", err);
-            break;
-        }
-        w->block = sqlite3_column_int64(st, 1);
-        w->ts = sqlite3_column_double(st, 2);
-    }
-    sqlite3_finalize(st);
-    if (s) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
-    return finish(l, s, err);
-}
-
 static const tp_chain_ops local_ops = {
     .name = "local",
     .close = op_close,
@@ -833,8 +782,6 @@ static const tp_chain_ops local_ops = {
     .metagraph = op_metagraph,
     .epoch = op_epoch,
     .advance = op_advance,
-    .announce_wait = op_announce_wait,
-    .waits = op_waits,
 };
 
 /* ---------------------------------------------------------------- create and open */
@@ -965,7 +912,7 @@ static tp_status check_ledger(ledger *l, tp_err *err) {
     return s;
 }
 
-tp_status tp_chain_local_open(const char *path, void **self, const tp_chain_ops **ops, tp_err *err) {
+tp_status tp_chain_local_open(const char *path, int read_only, void **self, const tp_chain_ops **ops, tp_err *err) {
     *self = NULL;
     struct stat sb;
     if (stat(path, &sb) != 0)
@@ -979,7 +926,7 @@ tp_status tp_chain_local_open(const char *path, void **self, const tp_chain_ops 
         free(l);
         return tp_fail(err, TP_ERR_ARG, "ledger path is too long");
     }
-    int rc = sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE, NULL);
+    int rc = sqlite3_open_v2(path, &l->db, read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, NULL);
     tp_status s = TP_OK;
     if (rc != SQLITE_OK) s = db_fail(l, rc, "opening", err);
     if (!s) {
@@ -987,7 +934,7 @@ tp_status tp_chain_local_open(const char *path, void **self, const tp_chain_ops 
         sqlite3_busy_timeout(l->db, BUSY_MS);
         s = check_ledger(l, err);
     }
-    if (!s) s = exec(l, "PRAGMA synchronous = NORMAL", err);
+    if (!s && !read_only) s = exec(l, "PRAGMA synchronous = NORMAL", err);
     if (!s && !(s = begin(l, 0, err))) s = finish(l, load_config(l, err), err);
     if (s) {
         op_close(l);

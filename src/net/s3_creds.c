@@ -126,13 +126,22 @@ static tp_status load_file(const char *path, const char *profile, tp_store_creds
     return TP_OK;
 }
 
+static const char *env_region(void) {
+    const char *r = getenv("AWS_REGION");
+    return r && *r ? r : getenv("AWS_DEFAULT_REGION");
+}
+
+void tp_store_env_region(char *out, size_t n) {
+    const char *r = env_region();
+    snprintf(out, n, "%s", r ? r : "");
+}
+
 tp_status tp_store_creds_load(tp_store_creds *c, int *found, tp_err *err) {
     memset(c, 0, sizeof *c);
     *found = 0;
-    const char *env_region = getenv("AWS_REGION");
-    if (!env_region || !*env_region) env_region = getenv("AWS_DEFAULT_REGION");
-    if (env_region && *env_region &&
-        set_field(c->region, sizeof c->region, env_region, strlen(env_region), "AWS_REGION", "the environment", err))
+    const char *region = env_region();
+    if (region && *region &&
+        set_field(c->region, sizeof c->region, region, strlen(region), "AWS_REGION", "the environment", err))
         return TP_ERR_CONFIG;
 
     const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY");

@@ -69,6 +69,9 @@ typedef struct {
  * aws_secret_access_key, aws_session_token, region). A file that group or others may access is
  * refused. *found = 0 (and TP_OK) when there are none: requests then go unsigned (public buckets). */
 tp_status tp_store_creds_load(tp_store_creds *creds, int *found, tp_err *err);
+/* The region from the environment (AWS_REGION, else AWS_DEFAULT_REGION, as the AWS tools read them)
+ * into out; "" when neither is set. */
+void tp_store_env_region(char *out, size_t n);
 /* Wipes secrets from memory. */
 void tp_store_creds_clear(tp_store_creds *creds);
 

@@ -462,6 +462,7 @@ tp_fetch tp_s3_req_result(tp_s3_req *r, CURLcode rc, int *retry, tp_err *err) {
         snprintf(detail, sizeof detail, "%s%s%s", curl_easy_strerror(rc), r->curl_err[0] ? ": " : "", r->curl_err);
         req_say(r, err, TP_ERR_IO, detail);
         *retry = transient(rc);
+        err->retryable = *retry;
         return TP_FETCH_ERROR;
     }
     if (r->status >= 200 && r->status < 300) return TP_FETCH_OK;
@@ -476,9 +477,11 @@ tp_fetch tp_s3_req_result(tp_s3_req *r, CURLcode rc, int *retry, tp_err *err) {
                  : "");
     req_say(r, err, TP_ERR_IO, detail);
     if (r->status == 404) return TP_FETCH_NOT_FOUND;
-    /* 5xx are the server's trouble (S3 throttles with 503 SlowDown); a 4xx answer would not change
-     * on a retry, so none is retried. Timeouts and connection errors are retried by the caller. */
-    *retry = r->status >= 500;
+    /* 5xx are the server's trouble (S3 throttles with 503 SlowDown), 408 and 429 ask us to come back
+     * later; any other 4xx answer (403: wrong credentials, no such bucket) would not change on a
+     * retry, so none is retried. Timeouts and connection errors are retried by the caller. */
+    *retry = r->status >= 500 || r->status == 408 || r->status == 429;
+    err->retryable = *retry;
     return TP_FETCH_ERROR;
 }
 
@@ -496,7 +499,7 @@ static tp_fetch run(tp_s3_req *r, const char *method, const char *query, tp_err 
         if (f == TP_FETCH_OK || !retry || attempt >= s->opts.max_attempts) break;
         tp_sleep(tp_store_backoff(s, attempt));
     }
-    if (f != TP_FETCH_OK && attempt > 1 && err) {
+    if (f != TP_FETCH_OK && attempt > 1) {
         size_t n = strlen(err->msg);
         snprintf(err->msg + n, sizeof err->msg - n, " (after %d attempts)", attempt);
     }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/fileio.h"
 
 /* Stake shares that sum to exactly κ in real numbers can land a hair below it in floating point

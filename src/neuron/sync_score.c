@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/sort.h"
+
 double tp_sync_score(double x) {
     if (isnan(x)) return 0.0;
     if (x < 0) x = 0;
@@ -23,11 +25,6 @@ tp_status tp_sync_ema_update(float *ema, const float *prev, const float *cur, in
                        : (float)((1.0 - TP_SYNC_EMA_ALPHA) * ema[i] + TP_SYNC_EMA_ALPHA * d);
     }
     return TP_OK;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 tp_status tp_steps_behind(const float *mine, const float *theirs, const float *step_ema, int64_t n,
@@ -55,8 +52,7 @@ tp_status tp_steps_behind(const float *mine, const float *theirs, const float *s
         if (step_ema[i] > 0) r[i] = d / step_ema[i];
         else r[i] = d == 0 ? 0.0 : INFINITY;
     }
-    qsort(r, (size_t)n, sizeof *r, cmp_double);
-    *out = r[(n - 1) / 2];
+    *out = tp_lower_median(r, (size_t)n);
     free(r);
     return TP_OK;
 }

@@ -7,11 +7,10 @@
 #ifndef TP_NEURON_VALIDATOR_H
 #define TP_NEURON_VALIDATOR_H
 
-#include "neuron/node.h"
+#include "core/error.h"
+#include "neuron/node_opts.h"
 
+/* Runs until the stop flag is raised (TP_ERR_STOPPED) or an error that retrying cannot help. */
 tp_status tp_validator_run(const tp_node_opts *o, tp_err *err);
-
-/* One-sided sign test: P(X >= positives) for X ~ Binomial(n, 1/2). */
-double tp_sign_test_p(int64_t positives, int64_t n);
 
 #endif

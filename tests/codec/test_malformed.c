@@ -664,7 +664,7 @@ Test(malformed, truncation_and_bit_flip_sweeps) {
     for (size_t n = 0; n < len; n += (n < 4096 ? 1 : 7)) {
         memcpy(b, good, n);
         tp_payload out;
-        cr_assert_eq(tp_payload_read(b, n, &exp, &out, NULL), TP_ERR_FORMAT, "prefix of %zu bytes accepted", n);
+        cr_assert_eq(tp_payload_read(b, n, &exp, &out, &(tp_err){0}), TP_ERR_FORMAT, "prefix of %zu bytes accepted", n);
         cr_assert(!out.valid && !out.update.t);
         counts[out.reason]++;
         tp_payload_free(&out);
@@ -673,7 +673,7 @@ Test(malformed, truncation_and_bit_flip_sweeps) {
     for (size_t i = 0; i < len; i++) {
         b[i] ^= (uint8_t)(1u << (i % 8));
         tp_payload out;
-        tp_status st = tp_payload_read(b, len, &exp, &out, NULL);
+        tp_status st = tp_payload_read(b, len, &exp, &out, &(tp_err){0});
         cr_assert_eq(st, TP_ERR_FORMAT, "flip of byte %zu accepted", i);
         counts[out.reason]++;
         tp_payload_free(&out);

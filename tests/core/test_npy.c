@@ -18,7 +18,7 @@ static void setup(void) {
     cr_assert_not_null(mkdtemp(g_dir));
 }
 
-static void teardown(void) { tp_remove_tree(g_dir, NULL); }
+static void teardown(void) { tp_remove_tree(g_dir, &(tp_err){0}); }
 
 static void path_in(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", g_dir, name); }
 
@@ -363,7 +363,7 @@ Test(npy, parse_rejects_bad_prefix) {
     cr_assert_eq(tp_npy_parse(b, len, &n, &err), TP_ERR_FORMAT);
     cr_assert_eq(tp_npy_parse(b, 11, &n, &err), TP_ERR_FORMAT);
     free(b);
-    cr_assert_eq(tp_npy_parse((const uint8_t *)"", 0, &n, NULL), TP_ERR_FORMAT);
+    cr_assert_eq(tp_npy_parse((const uint8_t *)"", 0, &n, &(tp_err){0}), TP_ERR_FORMAT);
 }
 
 Test(npy, every_truncation_rejected) {

@@ -17,7 +17,7 @@ static void setup(void) {
     cr_assert_not_null(mkdtemp(g_dir));
 }
 
-static void teardown(void) { tp_remove_tree(g_dir, NULL); }
+static void teardown(void) { tp_remove_tree(g_dir, &(tp_err){0}); }
 
 TestSuite(safetensors, .init = setup, .fini = teardown);
 
@@ -376,8 +376,8 @@ Test(safetensors, header_length_checks) {
     b[0] = 0;
     memset(b, 0, 8);
     cr_assert_eq(tp_st_parse(b, len, 1, &st, &err), TP_ERR_FORMAT); /* empty header is not JSON */
-    cr_assert_eq(tp_st_parse(b, 7, 1, &st, NULL), TP_ERR_FORMAT);
-    cr_assert_eq(tp_st_parse(b, 0, 1, &st, NULL), TP_ERR_FORMAT);
+    cr_assert_eq(tp_st_parse(b, 7, 1, &st, &(tp_err){0}), TP_ERR_FORMAT);
+    cr_assert_eq(tp_st_parse(b, 0, 1, &st, &(tp_err){0}), TP_ERR_FORMAT);
     free(b);
 }
 

@@ -18,7 +18,7 @@ static void setup(void) {
     cr_assert_not_null(mkdtemp(g_dir));
 }
 
-static void teardown(void) { tp_remove_tree(g_dir, NULL); }
+static void teardown(void) { tp_remove_tree(g_dir, &(tp_err){0}); }
 
 TestSuite(docstream, .init = setup, .fini = teardown);
 

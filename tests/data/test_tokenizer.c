@@ -260,7 +260,7 @@ Test(bpe_train, matches_python_reference, .timeout = 60) {
     free(ref_ids);
     free(text);
     tp_tokenizer_free(tok);
-    tp_remove_tree(dir, NULL);
+    tp_remove_tree(dir, &(tp_err){0});
 }
 
 static void check_roundtrip(tp_encoder *enc, const tp_tokenizer *tok, const uint8_t *s, size_t len) {
@@ -358,7 +358,7 @@ Test(bpe_format, save_load_roundtrip) {
     cr_assert_null(b);
     cr_assert(strstr(err.msg, "missing.json"), "%s", err.msg);
     tp_tokenizer_free(a);
-    tp_remove_tree(dir, NULL);
+    tp_remove_tree(dir, &(tp_err){0});
 }
 
 static void expect_reject(const char *json, const char *what) {

@@ -721,31 +721,3 @@ Test(chain, sigkill_mid_transaction_never_corrupts, .timeout = 120) {
     cr_assert_gt(query_i64(f.path, "SELECT MAX(block) FROM clock"), 5, "the writer made progress");
     cleanup(&f);
 }
-
-Test(chain, waits_are_recorded_per_hotkey) {
-    ledger_fixture f;
-    fixture(&f);
-    tp_chain_config cfg = lockstep(8, 4, 2);
-    tp_chain *c = make_chain(&f, &cfg);
-    tp_chain_wait *w;
-    int64_t n;
-    OK(tp_chain_waits(c, &w, &n, &e_));
-    cr_assert_eq(n, 0);
-    free(w);
-    OK(tp_chain_announce_wait(c, "b", 7, &e_));
-    OK(tp_chain_announce_wait(c, "a", 3, &e_));
-    OK(tp_chain_announce_wait(c, "b", 9, &e_)); /* the latest wins */
-    OK(tp_chain_waits(c, &w, &n, &e_));
-    cr_assert_eq(n, 2);
-    cr_assert_str_eq(w[0].hotkey, "a");
-    cr_assert_eq(w[0].block, 3);
-    cr_assert_str_eq(w[1].hotkey, "b");
-    cr_assert_eq(w[1].block, 9);
-    cr_assert(w[1].ts > 0);
-    free(w);
-    tp_err err;
-    expect_fail(tp_chain_announce_wait(c, "bad key!", 1, &err), &err, "hotkey");
-    expect_fail(tp_chain_announce_wait(c, "a", -1, &err), &err, "block");
-    tp_chain_close(c);
-    cleanup(&f);
-}

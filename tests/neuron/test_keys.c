@@ -38,9 +38,9 @@ Test(keys, round_trips) {
     tp_key k = {.kind = TP_KEY_START_WINDOW};
     strcpy(k.version, v63);
     char buf[TP_KEY_MAX];
-    cr_assert_eq(tp_key_format(&k, buf, sizeof buf, NULL), TP_OK);
+    cr_assert_eq(tp_key_format(&k, buf, sizeof buf, &(tp_err){0}), TP_OK);
     tp_key back;
-    cr_assert_eq(tp_key_parse(buf, &back, NULL), TP_OK);
+    cr_assert_eq(tp_key_parse(buf, &back, &(tp_err){0}), TP_OK);
     cr_assert_str_eq(back.version, v63);
 }
 
@@ -102,5 +102,5 @@ Test(keys, long_key_rejected) {
     s[sizeof s - 1] = '\0';
     memcpy(s, "peers-1-v", 9);
     tp_key k;
-    cr_assert_eq(tp_key_parse(s, &k, NULL), TP_ERR_FORMAT);
+    cr_assert_eq(tp_key_parse(s, &k, &(tp_err){0}), TP_ERR_FORMAT);
 }

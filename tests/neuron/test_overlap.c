@@ -30,14 +30,14 @@ Test(overlap, identical_disjoint_half) {
     double o;
     fill(&a, 0, 2);
     fill(&b, 0, 2);
-    cr_assert_eq(tp_index_overlap(&a, &b, &o, NULL), TP_OK);
+    cr_assert_eq(tp_index_overlap(&a, &b, &o, &(tp_err){0}), TP_OK);
     cr_assert_eq(o, 1.0);
     fill(&b, 1, 2); /* odd vs even positions */
-    cr_assert_eq(tp_index_overlap(&a, &b, &o, NULL), TP_OK);
+    cr_assert_eq(tp_index_overlap(&a, &b, &o, &(tp_err){0}), TP_OK);
     cr_assert_eq(o, 0.0);
     /* a: 0,2,4,...,14; b: 0,4,8,...,28 → common 0,4,8,12 = half of k = 8. */
     fill(&b, 0, 4);
-    cr_assert_eq(tp_index_overlap(&a, &b, &o, NULL), TP_OK);
+    cr_assert_eq(tp_index_overlap(&a, &b, &o, &(tp_err){0}), TP_OK);
     cr_assert_eq(o, 0.5);
     tp_update_free(&a);
     tp_update_free(&b);
@@ -54,7 +54,7 @@ Test(overlap, size_weighted) {
     for (int64_t i = 0; i < s->geom.nblocks * s->k; i++) s->idx[i] = (uint16_t)(s->idx[i] + 1);
     int64_t n0 = a.t[0].k * a.t[0].geom.nblocks, n1 = a.t[1].k * a.t[1].geom.nblocks;
     double o;
-    cr_assert_eq(tp_index_overlap(&a, &b, &o, NULL), TP_OK);
+    cr_assert_eq(tp_index_overlap(&a, &b, &o, &(tp_err){0}), TP_OK);
     cr_assert(fabs(o - (double)n0 / (double)(n0 + n1)) < 1e-15);
     tp_update_free(&a);
     tp_update_free(&b);
@@ -67,12 +67,12 @@ Test(overlap, mismatch_rejected) {
     tp_codec_params_default(&p);
     p.topk = 4;
     tp_tensor_info ti[2] = {{.name = "a", .ndim = 1, .shape = {128, 0}}, {.name = "b", .ndim = 2, .shape = {8, 64}}};
-    cr_assert_eq(tp_update_init(&b, ti, 2, &p, NULL), TP_OK);
+    cr_assert_eq(tp_update_init(&b, ti, 2, &p, &(tp_err){0}), TP_OK);
     double o;
     tp_err err = {0};
     cr_assert_eq(tp_index_overlap(&a, &b, &o, &err), TP_ERR_ARG);
     tp_update_free(&b);
-    cr_assert_eq(tp_update_init(&b, ti, 1, &p, NULL), TP_OK);
+    cr_assert_eq(tp_update_init(&b, ti, 1, &p, &(tp_err){0}), TP_OK);
     cr_assert_eq(tp_index_overlap(&a, &b, &o, &err), TP_ERR_ARG);
     tp_update_free(&a);
     tp_update_free(&b);

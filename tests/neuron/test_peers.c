@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "neuron/peers.h"
-#include "neuron/validator.h"
+#include "core/sort.h"
 
 Test(peers, build_and_round_trip) {
     int64_t ranked[] = {7, 3}, fill[] = {1, 2, 4};

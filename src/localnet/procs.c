@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli/localnet.h"
+#include "localnet/localnet.h"
 #include "core/clock.h"
 #include "core/fileio.h"
 
@@ -66,10 +66,13 @@ void ln_env_free(char **env) {
 tp_status ln_env_build(ln_net *net, tp_err *err) {
     char home[LN_PATH_MAX + 32];
     snprintf(home, sizeof home, "TEMPLAR_HOME=%s/home", net->dir);
-    const char *sets[8] = {home};
+    const char *sets[10] = {home};
     int n = 1;
     /* Many processes share few cores: one OpenMP thread each unless the user decided otherwise. */
     if (!getenv("OMP_NUM_THREADS")) sets[n++] = "OMP_NUM_THREADS=1";
+    char wait_fd[64];
+    snprintf(wait_fd, sizeof wait_fd, "%s=%d", LN_WAIT_FD_ENV, LN_WAIT_FD);
+    if (!net->opt.wall) sets[n++] = wait_fd;
     const char *drops[] = {"AWS_SESSION_TOKEN", "AWS_PROFILE"};
     int n_drops = 0;
     if (net->opt.s3) {
@@ -77,8 +80,8 @@ tp_status ln_env_build(ln_net *net, tp_err *err) {
         sets[n++] = "AWS_ACCESS_KEY_ID=S3RVER";
         sets[n++] = "AWS_SECRET_ACCESS_KEY=S3RVER";
         sets[n++] = "AWS_REGION=us-east-1";
-        sets[n++] = "TEMPLAR_STORE_READ_ACCESS_KEY_ID=S3RVER";
-        sets[n++] = "TEMPLAR_STORE_READ_SECRET_ACCESS_KEY=S3RVER";
+        sets[n++] = TP_ENV_STORE_READ_KEY_ID "=S3RVER";
+        sets[n++] = TP_ENV_STORE_READ_SECRET "=S3RVER";
         n_drops = 2;
     }
     ln_env_free(net->env);
@@ -95,6 +98,7 @@ typedef struct {
     const char *cwd;   /* NULL: ours */
     int detach;        /* own process group, SIGTERM when localnet dies */
     int use_path;      /* look argv[0] up on PATH */
+    int wait_fd;       /* > 0: handed to the child as LN_WAIT_FD (the lockstep channel) */
 } spawn_req;
 
 static tp_status spawn(const spawn_req *r, pid_t *pid, tp_err *err) {
@@ -110,15 +114,18 @@ static tp_status spawn(const spawn_req *r, pid_t *pid, tp_err *err) {
             prctl(PR_SET_PDEATHSIG, SIGTERM);
             if (getppid() != parent) _exit(1);
         }
-        int in = open("/dev/null", O_RDONLY);
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (in >= 0) dup2(in, 0);
         if (r->log) {
-            int fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            int fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
             if (fd < 0) _exit(126);
             dup2(fd, 1);
             dup2(fd, 2);
         }
         if (r->cwd && chdir(r->cwd) < 0) _exit(126);
+        /* Last: whatever the opens above took, the channel ends up as LN_WAIT_FD, inherited. */
+        if (r->wait_fd > 0 && (r->wait_fd == LN_WAIT_FD ? fcntl(LN_WAIT_FD, F_SETFD, 0) : dup2(r->wait_fd, LN_WAIT_FD)) < 0)
+            _exit(126);
         char *const *envp = r->envp ? r->envp : environ;
         if (r->use_path) {
             environ = (char **)envp;
@@ -199,15 +206,25 @@ tp_status ln_spawn(ln_net *net, ln_node *n, tp_err *err) {
     if (n->adversary[0]) argv[k++] = "--adversary", argv[k++] = n->adversary;
     argv[k] = NULL;
     spawn_req r = {.argv = argv, .envp = net->env, .log = log, .detach = 1};
-    double t = tp_wall_now(); /* before the fork: the new process's announcements are all later */
+    int pipefd[2] = {-1, -1};
+    /* A new channel per start: nothing the process announced before can be read as new. */
+    if (!net->opt.wall && pipe2(pipefd, O_CLOEXEC) < 0) return tp_fail(err, TP_ERR_IO, "pipe: %s", strerror(errno));
+    r.wait_fd = pipefd[1];
     tp_status st = spawn(&r, &n->pid, err);
-    if (st) return tp_wrap(err, "starting %s", n->name);
+    if (pipefd[1] >= 0) close(pipefd[1]);
+    if (st) {
+        if (pipefd[0] >= 0) close(pipefd[0]);
+        return tp_wrap(err, "starting %s", n->name);
+    }
+    if (pipefd[0] >= 0) fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+    ln_wait_reader_close(&n->wait);
+    ln_wait_reader_init(&n->wait, pipefd[0]);
     n->state = LN_RUNNING;
-    n->started_wall = t;
     return TP_OK;
 }
 
 void ln_kill_node(ln_node *n) {
+    ln_wait_reader_close(&n->wait);
     if (n->state != LN_RUNNING || n->pid <= 0) return;
     kill(n->pid, SIGKILL);
     int status;
@@ -231,6 +248,7 @@ void ln_stop_all(ln_net *net, double grace_s) {
             ln_node *n = &net->nodes[i];
             int status;
             if (n->state == LN_RUNNING && ln_reaped(n->pid, &status)) {
+                ln_wait_reader_close(&n->wait);
                 n->state = LN_STOPPED;
                 n->pid = 0;
                 running--;

@@ -12,7 +12,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "cli/localnet.h"
+#include "localnet/localnet.h"
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "net/wallet.h"
 #include "neuron/run_config.h"
@@ -30,6 +31,7 @@ void ln_note(ln_net *net, const char *fmt, ...) {
 }
 
 void ln_net_free(ln_net *net) {
+    for (int i = 0; net->nodes && i < net->n_nodes; i++) ln_wait_reader_close(&net->nodes[i].wait);
     free(net->nodes);
     net->nodes = NULL;
     ln_env_free(net->env);
@@ -186,13 +188,13 @@ static tp_status write_run_config(ln_net *net, const tp_run_config *rc, int name
 static tp_status make_nodes(ln_net *net, tp_err *err) {
     const ln_opts *o = &net->opt;
     int n = (int)(1 + o->validators + o->miners);
-    net->nodes = calloc((size_t)n, sizeof *net->nodes);
-    if (!net->nodes) return tp_fail(err, TP_ERR_NOMEM, "out of memory");
+    if (!(net->nodes = tp_calloc((size_t)n, sizeof *net->nodes, err))) return err->code;
     net->n_nodes = n;
     for (int i = 0; i < n; i++) {
         ln_node *nd = &net->nodes[i];
         nd->uid = i;
         nd->last_window = -1;
+        ln_wait_reader_init(&nd->wait, -1);
         if (i == 0) {
             nd->kind = LN_OWNER;
             snprintf(nd->name, sizeof nd->name, "owner");

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli_test_util.h"
+#include "../cli/cli_test_util.h"
 #include "core/fileio.h"
 #include "net/chain.h"
 

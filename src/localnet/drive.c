@@ -1,20 +1,21 @@
 /* localnet driver: starts the neurons, moves the clock (lockstep) or watches it (wall), fires the
  * faults, follows the metrics for progress, and decides when the run is done or stuck. */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/localnet.h"
+#include "localnet/localnet.h"
 #include "core/clock.h"
 
-#define LOCKSTEP_POLL_MS 5
-#define WALL_POLL_MS 200
-#define OUTAGE_BLOCK_S 0.25 /* lockstep during an s3-down fault: one block per this */
+#define LOCKSTEP_IDLE_MS 100 /* lockstep: the longest sleep between looks when no neuron speaks */
+#define WALL_POLL_MS 200     /* wall clock: how often the driver looks at the chain and the metrics */
 #define READ_CHUNK ((size_t)16 << 20)
 
 typedef struct {
@@ -24,7 +25,6 @@ typedef struct {
     int64_t block, window;
     int64_t printed;      /* last window whose progress line was printed */
     double last_progress; /* tp_now() of the last block or record */
-    double last_forced;   /* tp_now() of the last outage advance */
     double t0;
 } driver;
 
@@ -136,6 +136,7 @@ static tp_status reap(driver *d, tp_err *err) {
             ln_describe_status(status, why, sizeof why);
             n->state = LN_DEAD;
             n->pid = 0;
+            ln_wait_reader_close(&n->wait);
             ln_note(net, "%s (uid %" PRId64 ") exited unexpectedly (%s); see %s/logs/%s.log", n->name, n->uid, why,
                     net->dir, n->name);
         }
@@ -211,78 +212,81 @@ static tp_status observe_chain(driver *d, tp_err *err) {
     return TP_OK;
 }
 
-/* The announced block of a neuron, or -1 when it is busy (nothing announced since it started). */
-static int64_t announced(const ln_node *n, const tp_chain_wait *w, int64_t nw) {
-    for (int64_t i = 0; i < nw; i++)
-        if (!strcmp(w[i].hotkey, n->hotkey)) return w[i].ts >= n->started_wall ? w[i].block : -1;
-    return -1;
+/* Reads what every running neuron announced on its wait channel. */
+static void drain_waits(ln_net *net) {
+    for (int i = 0; i < net->n_nodes; i++)
+        if (net->nodes[i].state == LN_RUNNING) ln_wait_reader_drain(&net->nodes[i].wait);
 }
 
+/* Whether a running neuron is busy: it has announced no wait beyond the current block. */
+static int busy(const driver *d, const ln_node *n) { return n->wait.block <= d->block; }
+
 /* Lockstep: advances to the lowest announced block once every live neuron waits beyond the current
- * one. *advanced = 1 if it did. */
+ * one. Time passes only then, so what happens in a window never depends on how fast the machine is.
+ * *advanced = 1 if it did. */
 static tp_status lockstep_step(driver *d, int *advanced, tp_err *err) {
     ln_net *net = d->net;
     *advanced = 0;
-    tp_chain_wait *w = NULL;
-    int64_t nw = 0;
-    tp_status st = tp_chain_waits(d->chain, &w, &nw, err);
-    if (st) return st;
+    drain_waits(net);
     int64_t target = INT64_MAX;
-    int waiting = 1, live = 0;
-    for (int i = 0; i < net->n_nodes && waiting; i++) {
+    int live = 0;
+    for (int i = 0; i < net->n_nodes; i++) {
         const ln_node *n = &net->nodes[i];
         if (!is_neuron(n) || n->state != LN_RUNNING) continue;
         live++;
-        int64_t b = announced(n, w, nw);
-        if (b <= d->block) waiting = 0;
-        else if (b < target) target = b;
+        if (busy(d, n)) return TP_OK;
+        if (n->wait.block < target) target = n->wait.block;
     }
-    free(w);
-    int64_t blocks = 0;
-    if (waiting) blocks = live ? target - d->block : 1; /* nobody live: time just passes until a restart */
-    else if (net->s3.down && tp_now() - d->last_forced >= OUTAGE_BLOCK_S) {
-        blocks = 1;
-        d->last_forced = tp_now();
-    }
-    if (blocks <= 0) return TP_OK;
+    int64_t blocks = live ? target - d->block : 1; /* nobody live: time just passes until a restart */
     /* The store goes down (or up) before the advance into the fault's window, so every neuron meets
-     * the same store for the whole window whatever the timing; a kill fires after it (mid-window). */
+     * the same store for the whole window; a kill fires after it (mid-window). */
     int64_t next = tp_window_of_block(d->block + blocks, net->opt.blocks_per_window);
-    if ((st = apply_faults(d, next, 1, err))) return st;
+    tp_status st = apply_faults(d, next, 1, err);
     int64_t block;
-    if ((st = tp_chain_advance(d->chain, blocks, &block, err))) return st;
+    if (st || (st = tp_chain_advance(d->chain, blocks, &block, err))) return st;
     *advanced = 1;
     return observe_chain(d, err);
+}
+
+/* Sleeps until a neuron announces a wait or exits (lockstep), or for the wall clock's poll interval. */
+static void wait_for_events(driver *d) {
+    ln_net *net = d->net;
+    if (net->opt.wall) {
+        tp_sleep(WALL_POLL_MS / 1000.0);
+        return;
+    }
+    struct pollfd fds[LN_MAX_NODES];
+    nfds_t nf = 0;
+    for (int i = 0; i < net->n_nodes; i++)
+        if (net->nodes[i].state == LN_RUNNING && net->nodes[i].wait.fd >= 0)
+            fds[nf++] = (struct pollfd){.fd = net->nodes[i].wait.fd, .events = POLLIN};
+    /* The timeout only bounds how late a signal, a death without EOF or the stuck check is noticed. */
+    if (poll(fds, nf, LOCKSTEP_IDLE_MS) < 0 && errno != EINTR) tp_sleep(LOCKSTEP_IDLE_MS / 1000.0);
 }
 
 /* ---------------------------------------------------------------- stuck */
 
 static void describe_stuck(driver *d, char *out, size_t cap) {
     ln_net *net = d->net;
-    tp_chain_wait *w = NULL;
-    int64_t nw = 0;
-    tp_err ignored;
-    if (!net->opt.wall) tp_chain_waits(d->chain, &w, &nw, &ignored);
     size_t len = 0;
     out[0] = 0;
     /* Lockstep: the clock waits for the busy neurons, so they are the ones stuck. Wall: whoever has
      * not reached the last window. */
     int any_busy = 0;
     for (int i = 0; !net->opt.wall && i < net->n_nodes; i++)
-        any_busy |= is_neuron(&net->nodes[i]) && net->nodes[i].state == LN_RUNNING &&
-                    announced(&net->nodes[i], w, nw) <= d->block;
+        any_busy |= is_neuron(&net->nodes[i]) && net->nodes[i].state == LN_RUNNING && busy(d, &net->nodes[i]);
     for (int i = 0; i < net->n_nodes; i++) {
         const ln_node *n = &net->nodes[i];
         if (!is_neuron(n) || n->state != LN_RUNNING) continue;
         int64_t target = d->start_window >= 0 ? last_target(d) : -1;
         int behind = n->last_window < target || d->start_window < 0;
         if (n->kind == LN_VALIDATOR && i != net->leader) behind = 0;
-        int busy = any_busy && announced(n, w, nw) <= d->block;
-        if (any_busy ? !busy : !behind) continue;
+        int is_busy = any_busy && busy(d, n);
+        if (any_busy ? !is_busy : !behind) continue;
         char item[256];
         char rec[48] = "no record yet";
         if (n->last_window >= 0) snprintf(rec, sizeof rec, "last record window %" PRId64, n->last_window);
-        if (busy) snprintf(item, sizeof item, "%s%s (%s, busy: no wait beyond block %" PRId64 ")", len ? "; " : "",
+        if (is_busy) snprintf(item, sizeof item, "%s%s (%s, busy: no wait beyond block %" PRId64 ")", len ? "; " : "",
                            n->name, rec, d->block);
         else snprintf(item, sizeof item, "%s%s (%s)", len ? "; " : "", n->name, rec);
         if (len + strlen(item) + 1 < cap) {
@@ -290,7 +294,6 @@ static void describe_stuck(driver *d, char *out, size_t cap) {
             len += strlen(item);
         }
     }
-    free(w);
     if (!len) snprintf(out, cap, "no neuron is busy");
 }
 
@@ -353,7 +356,7 @@ ln_outcome ln_drive(ln_net *net, volatile sig_atomic_t *stop, tp_err *err) {
                              idle, d.block, d.window, who);
             break;
         }
-        if (!advanced) tp_sleep((o->wall ? WALL_POLL_MS : LOCKSTEP_POLL_MS) / 1000.0);
+        if (!advanced) wait_for_events(&d);
     }
 done:
     tp_chain_close(d.chain);

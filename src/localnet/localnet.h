@@ -1,13 +1,14 @@
-/* `templar localnet` (cmd_localnet.c), split by concern: localnet_setup.c (the run directory, data,
- * wallets, chain), localnet_procs.c (child processes: neurons, s3rver, helper commands),
- * localnet_drive.c (the clock, faults, progress and the stop condition) and localnet_report.c
- * (report.json, report.md and the plots, from what a run left in its directory).
+/* A whole templar network on one machine (`templar localnet`), split by concern: setup.c (the run
+ * directory, data, wallets, chain), procs.c (child processes: neurons, s3rver, helper commands),
+ * wait_channel.c (how a neuron tells the lockstep clock it waits), drive.c (the clock, faults,
+ * progress and the stop condition), run.c (a run from setup to report) and report.c (report.json,
+ * report.md and the plots, from what a run left in its directory). The CLI only parses arguments.
  *
  * Layout of a run directory DIR: home/ (TEMPLAR_HOME of every neuron), chain.db, run.json,
  * localnet.json (the setup: every node's wallet, uid, role, stake; what the report is built from),
  * buckets/<wallet>/ or s3/, state/<wallet>/ (with metrics.jsonl), logs/<wallet>.log, plots/. */
-#ifndef TP_CLI_LOCALNET_H
-#define TP_CLI_LOCALNET_H
+#ifndef TP_LOCALNET_LOCALNET_H
+#define TP_LOCALNET_LOCALNET_H
 
 #include <jansson.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <sys/types.h>
 
 #include "core/error.h"
+#include "localnet/wait_channel.h"
 #include "net/chain.h"
 
 #define LN_PATH_MAX 4096
@@ -45,7 +47,7 @@ typedef struct {
     char store[TP_CHAIN_URI_MAX]; /* --store URI of the neuron */
     pid_t pid;
     ln_state state;
-    double started_wall; /* wall time of the last start: wait announcements older than it are stale */
+    ln_wait_reader wait; /* lockstep: what the running process announced (fd -1 otherwise) */
     /* metrics.jsonl, read incrementally by the driver */
     off_t offset;        /* bytes consumed (whole lines only) */
     int64_t last_window; /* highest window recorded; -1: none */
@@ -104,7 +106,7 @@ typedef struct {
     json_t *notes;  /* events worth a line in the report (deaths, faults, timeouts) */
 } ln_net;
 
-/* ---- localnet_setup.c */
+/* ---- setup.c */
 /* Makes DIR and everything a run needs before any process starts: run.json (and the data, prepared
  * once per repository under a lock), wallets, the chain with every uid registered and staked, the
  * bucket directories, localnet.json. Prints what it does on stdout. */
@@ -114,7 +116,7 @@ void ln_net_free(ln_net *net);
 /* Appends a note (also printed on stdout with a "localnet: " prefix). */
 void ln_note(ln_net *net, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- localnet_procs.c */
+/* ---- procs.c */
 /* The neurons' environment: ours plus TEMPLAR_HOME, OMP_NUM_THREADS=1 unless set, S3 credentials. */
 tp_status ln_env_build(ln_net *net, tp_err *err);
 /* Frees an environment ln_env_build made (NULL: nothing). */
@@ -136,13 +138,22 @@ void ln_s3_stop(ln_s3 *s3);
  * stderr appended to log, and waits. *exit_code: its exit status; 127 when it could not be run. */
 tp_status ln_run_command(char *const argv[], const char *cwd, const char *log, int *exit_code, tp_err *err);
 
-/* ---- localnet_drive.c */
+/* ---- drive.c */
 typedef enum { LN_DONE, LN_INTERRUPTED, LN_FAILED } ln_outcome;
 /* Runs the network until the leader and every live miner have finished the last window, *stop is
  * set (a signal), or it fails (err says why: every neuron died, the leader died, no progress). */
 ln_outcome ln_drive(ln_net *net, volatile sig_atomic_t *stop, tp_err *err);
 
-/* ---- localnet_report.c */
+/* ---- run.c */
+/* A whole run after the arguments were parsed: setup, the s3rver, the neurons, the drive, then every
+ * process stopped and the report written, whatever happened. stop is raised by a signal handler.
+ * Returns the process exit code (0 done, 1 failed, 130 interrupted); messages go to stdout/stderr. */
+int ln_run(ln_net *net, volatile sig_atomic_t *stop);
+/* `templar localnet report DIR`: rebuilds the report of a finished run, keeping its outcome and
+ * notes. Reads the run's files and chain; writes only the report. */
+tp_status ln_report_rebuild(const char *dir, tp_err *err);
+
+/* ---- report.c */
 /* Parses one metrics line: a JSON object with an integer "window", else NULL (a torn line). */
 json_t *ln_parse_record(const char *line, size_t len);
 /* Writes DIR/report.json, DIR/report.md and the plots (DIR/loss.png, weights.png, gather.png via

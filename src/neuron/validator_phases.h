@@ -1,0 +1,87 @@
+/* The validator's window (DESIGN §12), as named phases over one working record. Internal to the
+ * neuron layer; the unit tests drive the phases that need no network on hand-made gathers.
+ *
+ *   gather       adopt the peer list, gather every active miner's update, pick the applied set,
+ *                fetch the miners' debug-(W−1) fingerprints                       (network)
+ *   judge        evaluate (Gauntlet), rate (OpenSkill), penalise missing, late and invalid
+ *                uploads and inactivity, detect copies, score sync — all or nothing: on any
+ *                failure no miner's standing changes                                (no network)
+ *   outer step   θ ← θ − lr · aggregate of the applied set
+ *   fingerprint  publish debug-W, keep it as the next window's sync reference
+ *   weights      final scores → the weight schedule, set on chain every few windows
+ *   leader       aggregator-W, peers-(W+2), checkpoints                            (leader only)
+ *   record       local state, ratings, retention, the metrics line */
+#ifndef TP_NEURON_VALIDATOR_PHASES_H
+#define TP_NEURON_VALIDATOR_PHASES_H
+
+#include "codec/aggregate.h"
+#include "neuron/fingerprint.h"
+#include "neuron/gather.h"
+#include "neuron/openskill.h"
+#include "neuron/validator_state.h"
+
+typedef struct {
+    tp_node *n;
+    tp_vstate *db;            /* NULL: nothing persisted (tests) */
+    tp_openskill_params os;
+    tp_vminer *m;             /* TP_CHAIN_MAX_UIDS, index = uid */
+    float *backup;            /* θ before an evaluation (layout.total floats) */
+    float *prev, *ema;        /* the sync reference: own fingerprint samples of the last window and
+                                 the EMA of how far they move per outer step (nsamp each) */
+    int64_t nsamp;
+    int have_sync;
+    uint8_t prev_hash[TP_FP_HASH_BYTES];
+    int is_leader;
+} tp_validator;
+
+typedef struct {
+    int64_t uid;
+    double score;    /* relative loss gain on the window's random samples */
+    double own_gain; /* relative loss gain on the miner's own samples */
+} tp_eval_result;
+
+/* What one window's phases found. Free with tp_vwindow_free. */
+typedef struct {
+    tp_window_gather g;
+    tp_peer_list pl;        /* the peer list adopted for the window */
+    int applied[TP_AGG_MAX_PEERS], n_applied, gather_of;
+    int outage;             /* too few gather peers delivered: a storage outage, nobody is penalised */
+    tp_fingerprint *fps;    /* g.n: each miner's debug-(W−1), .samples NULL when none */
+    tp_eval_result *res;    /* g.n slots */
+    int n_res;
+    double *finals, *weights; /* per uid (mg.n) */
+    int weights_due;        /* weights were set on chain this window */
+    char fingerprint[2 * TP_FP_HASH_BYTES + 1];
+    double heldout_loss;    /* NaN when not measured */
+} tp_vwindow;
+
+/* Allocates the per-uid arrays for n_uids and the per-entry ones once g is filled (g.n). */
+tp_status tp_vwindow_alloc(tp_vwindow *w, int64_t n_uids, tp_err *err);
+void tp_vwindow_free(tp_vwindow *w);
+
+/* Whether uid u is a miner of the metagraph (not a validator, not the burn uid, with a bucket). */
+int tp_validator_is_miner(const tp_validator *v, int64_t u);
+
+/* ---- phases (validator_window.c, validator_eval.c, validator_judge.c, validator_leader.c) */
+tp_status tp_vphase_gather(tp_validator *v, int64_t window, tp_vwindow *w, tp_err *err);
+/* Evaluates up to uids_per_window miners with a valid upload into w->res; θ is left as it was. */
+tp_status tp_vphase_evaluate(tp_validator *v, int64_t window, tp_vwindow *w, tp_err *err);
+/* evaluate (when the window is past the null rounds), rate, penalties, copies, sync. All or nothing. */
+tp_status tp_vphase_judge(tp_validator *v, int64_t window, tp_vwindow *w, tp_err *err);
+/* The parts of judge, on the miner states m (v->m or a scratch copy). */
+tp_status tp_vjudge_rate(tp_validator *v, tp_vminer *m, int64_t window, const tp_vwindow *w, tp_err *err);
+void tp_vjudge_penalties(tp_validator *v, tp_vminer *m, const tp_vwindow *w);
+tp_status tp_vjudge_copies(tp_validator *v, tp_vminer *m, int64_t window, const tp_vwindow *w, tp_err *err);
+void tp_vjudge_sync(tp_validator *v, tp_vminer *m, int64_t window, const tp_vwindow *w);
+tp_status tp_vphase_fingerprint(tp_validator *v, int64_t window, tp_vwindow *w, tp_err *err);
+tp_status tp_vphase_heldout(tp_validator *v, tp_vwindow *w, tp_err *err);
+/* Final scores and the weight schedule; sets weights on chain when due. */
+tp_status tp_vphase_weights(tp_validator *v, int64_t window, tp_vwindow *w, tp_err *err);
+/* Leader duties; failures are logged (the next window publishes again). */
+void tp_vphase_leader(tp_validator *v, int64_t window, const tp_vwindow *w);
+tp_status tp_vphase_record(tp_validator *v, int64_t window, const tp_vwindow *w, tp_err *err);
+
+/* The leader publishes the start window (and the first peer lists) unless it did before. */
+tp_status tp_validator_publish_start(tp_validator *v, tp_err *err);
+
+#endif
