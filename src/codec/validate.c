@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "codec/indexcode.h"
+#include "core/alloc.h"
 #include "core/fileio.h"
 #include "core/safetensors.h"
 
@@ -377,11 +378,9 @@ tp_status tp_payload_read(const uint8_t *buf, size_t len, const tp_payload_expec
         goto out;
     }
     int n = out->layout.n_tensors;
-    tens = calloc((size_t)n, sizeof *tens);
-    tv = calloc((size_t)n, sizeof *tv);
-    out->stats = calloc((size_t)n, sizeof *out->stats);
-    if (!tens || !tv || !out->stats) {
-        reject(&v, TP_REJ_INTERNAL, "out of memory");
+    if (!(tens = tp_calloc((size_t)n, sizeof *tens, &e)) || !(tv = tp_calloc((size_t)n, sizeof *tv, &e)) ||
+        !(out->stats = tp_calloc((size_t)n, sizeof *out->stats, &e))) {
+        reject(&v, TP_REJ_INTERNAL, "%s", e.msg);
         goto out;
     }
     if (match_tensors(&st, out, tens, &v)) goto out;

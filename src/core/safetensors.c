@@ -164,9 +164,8 @@ tp_status tp_st_parse(const uint8_t *buf, size_t len, int max_tensors, tp_st *ou
         tp_st_tensor *t = &out->tensors[out->n];
         uint64_t b = 0, e = 0;
         if ((st = parse_entry(key, val, data_len, t, &b, &e, err))) goto done;
-        t->name = strdup(key);
-        if (!t->name) {
-            st = tp_fail(err, TP_ERR_NOMEM, "out of memory");
+        if (!(t->name = tp_strdup(key, err))) {
+            st = err->code;
             goto done;
         }
         t->data = data + b;
@@ -304,8 +303,8 @@ tp_status tp_st_add(tp_st_writer *w, const char *name, tp_dtype dt, int ndim, co
     if (nbytes && !data) return tp_fail(err, TP_ERR_ARG, "safetensors: tensor '%s' has no data", name);
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 16;
-        wtensor *p = realloc(w->items, cap * sizeof *p);
-        if (!p) return tp_fail(err, TP_ERR_NOMEM, "out of memory");
+        wtensor *p = tp_realloc(w->items, cap * sizeof *p, err);
+        if (!p) return err->code;
         w->items = p;
         w->cap = cap;
     }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "net/store.h"
+#include "core/alloc.h"
 #include "net/wallet.h"
 
 #define CREDS_FILE_MAX (64 * 1024)
@@ -100,7 +101,7 @@ static tp_status load_file(const char *path, const char *profile, tp_store_creds
         close(fd);
         return tp_fail(err, TP_ERR_CONFIG, "credentials file %s is larger than %d bytes", path, CREDS_FILE_MAX);
     }
-    char *buf = malloc(CREDS_FILE_MAX + 1);
+    char *buf = tp_malloc(CREDS_FILE_MAX + 1, err);
     if (!buf) {
         close(fd);
         return tp_fail(err, TP_ERR_NOMEM, "out of memory reading %s", path);

@@ -114,7 +114,8 @@ tp_status tp_sink_begin(tp_sink *k, const char *path, tp_err *err) {
     tp_status st = tp_atomic_open(&k->af, path, err);
     if (st) return st;
     /* Large writes: objects are megabytes and curl hands them over 16 KiB at a time. */
-    k->iobuf = malloc(SINK_IOBUF);
+    tp_err ignored; /* without the larger buffer, writes still work */
+    k->iobuf = tp_malloc(SINK_IOBUF, &ignored);
     if (k->iobuf) setvbuf(k->af.f, k->iobuf, _IOFBF, SINK_IOBUF);
     k->open = 1;
     return TP_OK;
@@ -123,7 +124,7 @@ tp_status tp_sink_begin(tp_sink *k, const char *path, tp_err *err) {
 tp_status tp_sink_reserve(tp_sink *k, uint64_t n, tp_err *err) {
     if (k->to_file || n + 1 <= k->cap) return TP_OK;
     if (n >= SIZE_MAX) return tp_fail(err, TP_ERR_NOMEM, "object of %llu bytes does not fit in memory", (unsigned long long)n);
-    uint8_t *b = realloc(k->buf, (size_t)n + 1);
+    uint8_t *b = tp_realloc(k->buf, (size_t)n + 1, err);
     if (!b) return tp_fail(err, TP_ERR_NOMEM, "out of memory for an object of %llu bytes", (unsigned long long)n);
     k->buf = b;
     k->cap = (size_t)n + 1;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "net/store_internal.h"
+#include "core/alloc.h"
 
 /* File times have nanosecond fields but the kernel stamps them from its coarse clock, up to a timer
  * tick behind the wall clock: the put-window check must allow for that. */
@@ -73,7 +74,8 @@ static int copy_file(const char *src, int fd, int *src_failed) {
         errno = EINVAL;
         return -1;
     }
-    uint8_t *buf = malloc(COPY_CHUNK);
+    tp_err e;
+    uint8_t *buf = tp_malloc(COPY_CHUNK, &e);
     if (!buf) {
         close(in);
         errno = ENOMEM;
@@ -195,7 +197,7 @@ tp_fetch tp_file_get(tp_store *s, const char *key, uint64_t max_bytes, double no
         close(fd);
         return TP_FETCH_ERROR;
     }
-    uint8_t *buf = malloc(COPY_CHUNK);
+    uint8_t *buf = tp_malloc(COPY_CHUNK, err);
     if (!buf) {
         close(fd);
         tp_fail(err, TP_ERR_NOMEM, "out of memory reading %s/%s", s->uri, key);

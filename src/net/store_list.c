@@ -4,17 +4,18 @@
 #include <string.h>
 
 #include "net/store.h"
+#include "core/alloc.h"
 
 tp_status tp_store_list_add(tp_store_list *l, const char *key, size_t key_len, uint64_t size, double mtime,
                             tp_err *err) {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
-        tp_store_entry *v = realloc(l->v, cap * sizeof *v);
+        tp_store_entry *v = tp_realloc(l->v, cap * sizeof *v, err);
         if (!v) return tp_fail(err, TP_ERR_NOMEM, "out of memory listing %zu keys", cap);
         l->v = v;
         l->cap = cap;
     }
-    char *k = malloc(key_len + 1);
+    char *k = tp_malloc(key_len + 1, err);
     if (!k) return tp_fail(err, TP_ERR_NOMEM, "out of memory listing keys");
     memcpy(k, key, key_len);
     k[key_len] = 0;

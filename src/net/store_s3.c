@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "net/s3_xml.h"
 #include "net/store_internal.h"
@@ -319,8 +320,8 @@ tp_status tp_s3_req_setup(tp_s3_req *r, CURL *easy, const char *method, const ch
                           tp_err *err) {
     tp_store *s = r->store;
     tp_s3 *q = &s->s3;
-    char *url = malloc(URL_MAX);
-    if (!url) return tp_fail(err, TP_ERR_NOMEM, "out of memory");
+    char *url = tp_malloc(URL_MAX, err);
+    if (!url) return err->code;
     size_t k = (size_t)snprintf(url, URL_MAX, "%s/%s", q->endpoint, q->bucket);
     if (key) {
         url[k++] = '/';
@@ -343,7 +344,8 @@ tp_status tp_s3_req_setup(tp_s3_req *r, CURL *easy, const char *method, const ch
     r->headers = curl_slist_append(NULL, h);
     struct curl_slist *t = r->headers;
     if (t && !q->anonymous && q->creds.session_token[0]) {
-        char *tok = malloc(sizeof q->creds.session_token + 32);
+        tp_err e;
+        char *tok = tp_malloc(sizeof q->creds.session_token + 32, &e);
         if (tok) {
             snprintf(tok, sizeof q->creds.session_token + 32, "x-amz-security-token: %s", q->creds.session_token);
             t = curl_slist_append(r->headers, tok);
@@ -524,7 +526,8 @@ tp_status tp_s3_put(tp_store *s, const char *key, const void *data, size_t len, 
         }
         r.up_len = (uint64_t)sb.st_size;
         /* Fewer, larger reads than stdio's default 4 KiB (glibc needs the buffer given to honour a size). */
-        iobuf = malloc(1 << 20);
+        tp_err ignored; /* without the larger buffer, reads still work */
+        iobuf = tp_malloc(1 << 20, &ignored);
         if (iobuf) setvbuf(r.up_file, iobuf, _IOFBF, 1 << 20);
         if (s->opts.sign_payload) {
             crypto_hash_sha256_state hs;
@@ -611,7 +614,7 @@ tp_status tp_s3_delete(tp_store *s, const char *key, tp_err *err) {
 
 tp_status tp_s3_list(tp_store *s, const char *prefix, tp_store_list *out, tp_err *err) {
     out->mtime_res = 0.001;
-    char *query = malloc(URL_MAX), *enc = malloc(URL_MAX);
+    char *query = tp_malloc(URL_MAX, err), *enc = query ? tp_malloc(URL_MAX, err) : NULL;
     char token[TP_S3_TOKEN_MAX] = {0}, prev[TP_S3_TOKEN_MAX] = {0};
     tp_sink sink;
     tp_sink_begin(&sink, NULL, err);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/hex.h"
 
 size_t tp_fp_sample_pos(size_t count, int j) { return j == 0 ? count / 3 : 2 * count / 3; }
@@ -20,8 +21,8 @@ void tp_fingerprint_free(tp_fingerprint *fp) {
 
 static tp_status fp_alloc(tp_fingerprint *fp, int n, tp_err *err) {
     memset(fp, 0, sizeof *fp);
-    fp->samples = calloc((size_t)(n > 0 ? n : 1) * TP_FP_SAMPLES, sizeof *fp->samples);
-    if (!fp->samples) return tp_fail(err, TP_ERR_NOMEM, "fingerprint: out of memory");
+    if (!(fp->samples = tp_calloc((size_t)(n > 0 ? n : 1) * TP_FP_SAMPLES, sizeof *fp->samples, err)))
+        return err->code;
     fp->n = n;
     return TP_OK;
 }

@@ -3,6 +3,7 @@
  * departure from the textbook loop is in ties, chosen to reproduce scoring.json (see omega). */
 #include "neuron/openskill.h"
 
+#include "core/alloc.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -33,12 +34,11 @@ tp_status tp_openskill_rate(const tp_openskill_params *p, tp_rating *ratings, co
     }
 
     /* Scratch: widened σ², rank, e = exp(μ/c), sum_q, a (rank counts). */
-    double *buf = malloc((size_t)n * 4 * sizeof *buf);
-    int64_t *rank = malloc((size_t)n * sizeof *rank);
-    if (!buf || !rank) {
+    double *buf = tp_malloc((size_t)n * 4 * sizeof *buf, err);
+    int64_t *rank = buf ? tp_malloc((size_t)n * sizeof *rank, err) : NULL;
+    if (!rank) {
         free(buf);
-        free(rank);
-        return tp_fail(err, TP_ERR_NOMEM, "openskill: %lld players", (long long)n);
+        return err->code;
     }
     double *s2 = buf, *e = buf + n, *sum_q = buf + 2 * n, *a = buf + 3 * n;
 

@@ -1,5 +1,6 @@
 #include "neuron/peers.h"
 
+#include "core/alloc.h"
 #include <jansson.h>
 #include <string.h>
 
@@ -39,9 +40,9 @@ tp_status tp_peers_parse(const char *buf, size_t len, int64_t max_uid, tp_peer_l
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) return tp_fail(err, TP_ERR_FORMAT, "peer list: invalid JSON: %s", je.text);
     tp_status st = TP_OK;
-    uint8_t *seen = calloc((size_t)max_uid + 1, 1);
+    uint8_t *seen = tp_calloc((size_t)max_uid + 1, 1, err);
     json_t *w = json_object_get(root, "window");
-    if (!seen) st = tp_fail(err, TP_ERR_NOMEM, "peer list: out of memory");
+    if (!seen) st = err->code;
     else if (!json_is_object(root) || json_object_size(root) != 3)
         st = tp_fail(err, TP_ERR_FORMAT, "peer list: expected exactly window, gather and reserve");
     else if (!json_is_integer(w) || json_integer_value(w) < 0)

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/alloc.h"
 #include "core/sort.h"
 
 double tp_sync_score(double x) {
@@ -36,8 +37,8 @@ tp_status tp_steps_behind(const float *mine, const float *theirs, const float *s
     }
     if (n <= 0 || !mine || !theirs || !step_ema)
         return tp_fail(err, TP_ERR_ARG, "steps_behind: no samples to compare");
-    double *r = malloc((size_t)n * sizeof *r);
-    if (!r) return tp_fail(err, TP_ERR_NOMEM, "steps_behind: %lld samples", (long long)n);
+    double *r = tp_malloc((size_t)n * sizeof *r, err);
+    if (!r) return err->code;
     for (int64_t i = 0; i < n; i++) {
         if (!isfinite(mine[i]) || !isfinite(step_ema[i]) || step_ema[i] < 0) {
             free(r);

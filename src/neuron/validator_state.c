@@ -1,5 +1,6 @@
 #include "neuron/validator_state.h"
 
+#include "core/alloc.h"
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,8 @@ static const char schema[] =
 
 tp_status tp_vstate_open(const char *path, tp_vstate **out, tp_err *err) {
     *out = NULL;
-    tp_vstate *s = calloc(1, sizeof *s);
-    if (!s) return tp_fail(err, TP_ERR_NOMEM, "validator state: out of memory");
+    tp_vstate *s = tp_calloc(1, sizeof *s, err);
+    if (!s) return err->code;
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         tp_status st = db_fail(s->db, path, err);
         tp_vstate_close(s);

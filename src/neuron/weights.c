@@ -2,6 +2,7 @@
  * both) is the one that reproduces shared/conformance/scoring.json exactly. */
 #include "neuron/weights.h"
 
+#include "core/alloc.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -35,8 +36,8 @@ tp_status tp_rank_finals(const double *finals, int64_t n_uids, int64_t burn_uid,
                          int64_t *n_ranked, tp_err *err) {
     if (n_uids < 0 || !n_ranked || (n_uids > 0 && (!finals || !order)))
         return tp_fail(err, TP_ERR_ARG, "rank finals: bad arguments");
-    ranked *r = malloc((size_t)(n_uids > 0 ? n_uids : 1) * sizeof *r);
-    if (!r) return tp_fail(err, TP_ERR_NOMEM, "rank finals: %lld uids", (long long)n_uids);
+    ranked *r = tp_malloc((size_t)(n_uids > 0 ? n_uids : 1) * sizeof *r, err);
+    if (!r) return err->code;
     int64_t k = 0;
     for (int64_t u = 0; u < n_uids; u++)
         if (u != burn_uid && isfinite(finals[u]) && finals[u] > 0)
@@ -68,8 +69,8 @@ tp_status tp_weight_schedule(const tp_weight_params *p, const double *finals, in
         return tp_fail(err, TP_ERR_ARG, "weight schedule: burn uid %lld outside %lld uids",
                        (long long)p->burn_uid, (long long)n_uids);
 
-    int64_t *order = malloc((size_t)n_uids * sizeof *order);
-    if (!order) return tp_fail(err, TP_ERR_NOMEM, "weight schedule: %lld uids", (long long)n_uids);
+    int64_t *order = tp_malloc((size_t)n_uids * sizeof *order, err);
+    if (!order) return err->code;
     int64_t n_ranked = 0;
     st = tp_rank_finals(finals, n_uids, p->burn_uid, order, &n_ranked, err);
     if (st != TP_OK) {
