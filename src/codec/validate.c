@@ -58,6 +58,12 @@ __attribute__((format(printf, 3, 4))) static int reject(verdict *v, tp_reject r,
     return -1;
 }
 
+/* Rejects for reason r because of error e, unless e is the reader's own trouble (out of memory):
+ * that is no verdict on the payload. */
+static int reject_err(verdict *v, tp_reject r, const tp_err *e) {
+    return reject(v, e->code == TP_ERR_NOMEM ? TP_REJ_INTERNAL : r, "%s", e->msg);
+}
+
 /* Strict decimal: digits only, no leading zeros, at most 20 digits, fits 64 bits. */
 static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
     size_t n = strlen(s);
@@ -111,7 +117,7 @@ static int parse_header(const tp_st *st, tp_payload *out, uint8_t sig[64], verdi
     if (!tp_run_version_ok(m[6])) return reject(v, TP_REJ_MALFORMED, "bad 'run_version'");
     snprintf(info->run_version, sizeof info->run_version, "%s", m[6]);
     tp_err e = {0};
-    if (tp_model_parse_canonical(m[7], &out->model, &e)) return reject(v, TP_REJ_MALFORMED, "%s", e.msg);
+    if (tp_model_parse_canonical(m[7], &out->model, &e)) return reject_err(v, TP_REJ_MALFORMED, &e);
     if (tp_unhex(m[8], out->model_digest, 32)) return reject(v, TP_REJ_MALFORMED, "'model_digest' is not 64 hex digits");
     uint8_t d[32];
     if (tp_model_digest(&out->model, d, &e) || memcmp(d, out->model_digest, 32))
@@ -133,7 +139,7 @@ static int parse_header(const tp_st *st, tp_payload *out, uint8_t sig[64], verdi
     if (strcmp(m[13], "0") && strcmp(m[13], "1")) return reject(v, TP_REJ_MALFORMED, "bad 'dct'");
     p->use_dct = m[13][0] == '1';
     if (tp_index_coding_parse(m[14], &p->index_coding)) return reject(v, TP_REJ_MALFORMED, "unknown 'index_coding'");
-    if (tp_codec_params_check(p, &e)) return reject(v, TP_REJ_MALFORMED, "%s", e.msg);
+    if (tp_codec_params_check(p, &e)) return reject_err(v, TP_REJ_MALFORMED, &e);
     if (tp_unhex(m[15], info->sample_digest, 32)) return reject(v, TP_REJ_MALFORMED, "'sample_digest' is not 64 hex digits");
     if (tp_unhex(m[16], out->data_hash, 32)) return reject(v, TP_REJ_MALFORMED, "'data_hash' is not 64 hex digits");
     if (tp_unhex(m[17], sig, 64)) return reject(v, TP_REJ_MALFORMED, "'signature' is not 128 hex digits");
@@ -333,7 +339,7 @@ tp_status tp_payload_read(const uint8_t *buf, size_t len, const tp_payload_expec
     int max_tensors = 1 << 16;
     if (exp->model) max_tensors = 3 * (3 + 9 * exp->model->n_layers) + 8;
     if (tp_st_parse(buf, len, max_tensors, &st, &e)) {
-        reject(&v, TP_REJ_MALFORMED, "%s", e.msg);
+        reject_err(&v, TP_REJ_MALFORMED, &e);
         goto out;
     }
     out->header_bytes = len - st.data_len;
@@ -342,7 +348,7 @@ tp_status tp_payload_read(const uint8_t *buf, size_t len, const tp_payload_expec
     if (!exp->max_bytes && !(exp->model && exp->params)) {
         /* Inspecting without expectations: the payload's own config bounds it. */
         if (tp_wire_max_bytes(&out->model, &out->params, &max, &e)) {
-            reject(&v, TP_REJ_MALFORMED, "%s", e.msg);
+            reject_err(&v, TP_REJ_MALFORMED, &e);
             goto out;
         }
         if (len > max) {
@@ -385,7 +391,7 @@ tp_status tp_payload_read(const uint8_t *buf, size_t len, const tp_payload_expec
     }
     if (match_tensors(&st, out, tens, &v)) goto out;
     if (tp_update_init_layout(&out->update, &out->layout, &out->params, &e)) {
-        reject(&v, e.code == TP_ERR_NOMEM ? TP_REJ_INTERNAL : TP_REJ_MALFORMED, "%s", e.msg);
+        reject_err(&v, TP_REJ_MALFORMED, &e);
         goto out;
     }
     /* Tensors decode in parallel; the verdict is that of the first bad tensor in layout order, so

@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/fileio.h"
 #include "core/hex.h"
+#include "core/json.h"
 #include "model/layout.h"
 
 int tp_run_version_ok(const char *s) {
@@ -169,15 +170,20 @@ static tp_status signed_bytes(const entry *e, int n, json_t *meta, const uint8_t
     for (int i = 0; i < n; i++) {
         json_t *shape = json_array();
         if (!shape) goto nomem;
-        for (int d = 0; d < e[i].ndim; d++) json_array_append_new(shape, json_integer(e[i].shape[d]));
+        for (int d = 0; d < e[i].ndim; d++)
+            if (json_array_append_new(shape, json_integer(e[i].shape[d]))) {
+                json_decref(shape);
+                goto nomem;
+            }
         json_t *v = json_pack("{s:s, s:o, s:[I, I]}", "dtype", dtype_name(e[i].dtype), "shape", shape, "data_offsets",
                               (json_int_t)e[i].begin, (json_int_t)e[i].end);
         if (!v || json_object_set_new(root, e[i].name, v)) goto nomem;
     }
-    char *s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    char *s;
+    size_t sl;
+    tp_status st = tp_json_dump(root, JSON_COMPACT | JSON_SORT_KEYS, &s, &sl, err);
     json_decref(root);
-    if (!s) return tp_fail(err, TP_ERR_NOMEM, "out of memory");
-    size_t sl = strlen(s);
+    if (st) return st;
     uint8_t *buf = tp_malloc(sl + 32, err);
     if (!buf) {
         free(s);
@@ -238,12 +244,13 @@ tp_status tp_wire_assemble(const tp_wire_tensor *t, int n, const tp_wire_kv *met
     tp_hex(hash, 32, hex);
     for (int i = 0; i < nmeta; i++) {
         if (!strcmp(meta[i].key, "signature") || !strcmp(meta[i].key, "data_hash")) continue;
+        /* tp_st_set_meta checks the text is UTF-8, so a failure of jansson below is memory. */
+        if ((st = tp_st_set_meta(w, meta[i].key, meta[i].value, err))) goto done;
         json_t *v = json_string(meta[i].value);
         if (!v || json_object_set_new(mj, meta[i].key, v)) {
-            st = tp_fail(err, TP_ERR_ARG, "wire: metadata '%s' is not valid UTF-8", meta[i].key);
+            st = tp_fail(err, TP_ERR_NOMEM, "wire: out of memory");
             goto done;
         }
-        if ((st = tp_st_set_meta(w, meta[i].key, meta[i].value, err))) goto done;
     }
     if (json_object_set_new(mj, "data_hash", json_string(hex)) || (st = tp_st_set_meta(w, "data_hash", hex, err))) {
         if (!st) st = tp_fail(err, TP_ERR_NOMEM, "out of memory");

@@ -1,4 +1,5 @@
 #include "core/alloc.h"
+#include "core/json.h"
 #include "core/safetensors.h"
 
 #include <inttypes.h>
@@ -117,12 +118,9 @@ tp_status tp_st_parse(const uint8_t *buf, size_t len, int max_tensors, tp_st *ou
     if (n > len - 8)
         return tp_fail(err, TP_ERR_FORMAT, "safetensors: header length %" PRIu64 " runs past the end of the "
                        "%zu-byte buffer", n, len);
-    json_error_t jerr;
-    json_t *root = json_loadb((const char *)buf + 8, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return tp_fail(err, TP_ERR_FORMAT, "safetensors: header is not valid JSON: %s (at byte %d)", jerr.text,
-                       jerr.position);
-    tp_status st = TP_OK;
+    json_t *root;
+    tp_status st = tp_json_parse((const char *)buf + 8, (size_t)n, JSON_REJECT_DUPLICATES, "safetensors header", &root, err);
+    if (st) return st;
     if (!json_is_object(root)) {
         st = tp_fail(err, TP_ERR_FORMAT, "safetensors: header is not a JSON object");
         goto done;
@@ -318,8 +316,11 @@ tp_status tp_st_add(tp_st_writer *w, const char *name, tp_dtype dt, int ndim, co
             return tp_fail(err, TP_ERR_NOMEM, "out of memory");
         }
     /* jansson refuses keys that are not valid UTF-8, which readers would refuse too. */
-    if (json_object_set_new(w->tensors, name, entry))
+    if (!tp_utf8_valid(name)) {
+        json_decref(entry);
         return tp_fail(err, TP_ERR_ARG, "safetensors: tensor name '%s' is not valid UTF-8", name);
+    }
+    if (json_object_set_new(w->tensors, name, entry)) return tp_fail(err, TP_ERR_NOMEM, "safetensors: out of memory");
     w->items[w->n++] = (wtensor){data, nbytes};
     w->total += nbytes;
     return TP_OK;
@@ -327,10 +328,10 @@ tp_status tp_st_add(tp_st_writer *w, const char *name, tp_dtype dt, int ndim, co
 
 tp_status tp_st_set_meta(tp_st_writer *w, const char *key, const char *value, tp_err *err) {
     if (!key || !value) return tp_fail(err, TP_ERR_ARG, "safetensors: metadata key or value is NULL");
+    if (!tp_utf8_valid(value)) return tp_fail(err, TP_ERR_ARG, "safetensors: metadata value for '%s' is not valid UTF-8", key);
+    if (!tp_utf8_valid(key)) return tp_fail(err, TP_ERR_ARG, "safetensors: metadata key is not valid UTF-8");
     json_t *v = json_string(value);
-    if (!v) return tp_fail(err, TP_ERR_ARG, "safetensors: metadata value for '%s' is not valid UTF-8", key);
-    if (json_object_set_new(w->meta, key, v))
-        return tp_fail(err, TP_ERR_ARG, "safetensors: metadata key is not valid UTF-8");
+    if (!v || json_object_set_new(w->meta, key, v)) return tp_fail(err, TP_ERR_NOMEM, "safetensors: out of memory");
     return TP_OK;
 }
 
@@ -344,10 +345,12 @@ static tp_status build_header(tp_st_writer *w, char **out, size_t *len, tp_err *
         json_decref(root);
         return tp_fail(err, TP_ERR_NOMEM, "out of memory");
     }
-    char *s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    char *s;
+    size_t n;
+    tp_status st = tp_json_dump(root, JSON_COMPACT | JSON_SORT_KEYS, &s, &n, err);
     json_decref(root);
-    if (!s) return tp_fail(err, TP_ERR_NOMEM, "out of memory");
-    size_t n = strlen(s), padded = (n + 7) & ~(size_t)7;
+    if (st) return st;
+    size_t padded = (n + 7) & ~(size_t)7;
     if (padded > TP_ST_MAX_HEADER) {
         free(s);
         return tp_fail(err, TP_ERR_ARG, "safetensors: header of %zu bytes exceeds the limit of %u", padded,

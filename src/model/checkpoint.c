@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/fileio.h"
+#include "core/json.h"
 #include "core/safetensors.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
@@ -188,10 +189,12 @@ tp_status tp_checkpoint_save(const char *dir, const tp_llama *m, const tp_adamw 
 
     if (!st) {
         json_t *hf = tp_model_config_to_hf(&m->cfg);
-        char *text = json_dumps(hf, JSON_INDENT(2) | JSON_SORT_KEYS);
+        char *text = NULL;
+        size_t tl = 0;
         snprintf(path, sizeof path, "%s/config.json", tmp);
-        st = text ? tp_write_file_atomic(path, text, strlen(text), err)
-                  : tp_fail(err, TP_ERR_NOMEM, "cannot serialise config.json");
+        st = hf ? tp_json_dump(hf, JSON_INDENT(2) | JSON_SORT_KEYS, &text, &tl, err)
+                : tp_fail(err, TP_ERR_NOMEM, "cannot serialise config.json");
+        if (!st) st = tp_write_file_atomic(path, text, tl, err);
         free(text);
         json_decref(hf);
     }
@@ -200,8 +203,9 @@ tp_status tp_checkpoint_save(const char *dir, const tp_llama *m, const tp_adamw 
         if (!w) return TP_ERR_NOMEM;
         char step[32];
         snprintf(step, sizeof step, "%lld", (long long)opt->step);
-        char *train = train_json ? json_dumps(train_json, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        st = tp_st_set_meta(w, "step", step, err);
+        char *train = NULL;
+        st = train_json ? tp_json_dump(train_json, JSON_COMPACT | JSON_SORT_KEYS, &train, NULL, err) : TP_OK;
+        if (!st) st = tp_st_set_meta(w, "step", step, err);
         if (!st && train) st = tp_st_set_meta(w, "train", train, err);
         if (!st) st = add_layout(w, &m->layout, opt->m, "m.", err);
         if (!st) st = add_layout(w, &m->layout, opt->v, "v.", err);

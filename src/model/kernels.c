@@ -5,8 +5,11 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/alloc.h"
 #include "core/clock.h"
+#include "core/sort.h"
 
 void tp_linear_fwd(float *y, const float *x, const float *w, int n, int in, int out, int accumulate) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, accumulate ? 1.0f : 0.0f, y,
@@ -154,19 +157,52 @@ void tp_softmax_xent_bwd(float *probs, const int32_t *targets, int n, int v, flo
     }
 }
 
-double tp_sgemm_peak_gflops(void) {
-    enum { n = 768 };
-    float *a = calloc((size_t)3 * n * n, sizeof(float));
-    if (!a) return 0.0;
-    for (size_t i = 0; i < (size_t)2 * n * n; i++) a[i] = (float)(i % 7) * 0.1f;
-    double best = 1e30;
-    for (int rep = 0; rep < 8; rep++) {
-        double t0 = tp_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, a + n * n, n, 0.0f,
-                    a + 2 * n * n, n);
-        double dt = tp_now() - t0;
-        if (dt < best) best = dt;
-    }
+/* The unit of the peak measurement: one n³ sgemm (C = A·B, all three in a). n = 768 is of the size
+ * of the training matmuls (the small config's ffn width), and large enough that OpenBLAS runs it on
+ * every thread. */
+enum { PEAK_N = 768 };
+
+static void peak_sgemm(float *a) {
+    const size_t nn = (size_t)PEAK_N * PEAK_N;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, PEAK_N, PEAK_N, PEAK_N, 1.0f, a, PEAK_N, a + nn, PEAK_N,
+                0.0f, a + 2 * nn, PEAK_N);
+}
+
+/* CPU seconds of every thread of this process. */
+static double cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* GFLOP/s of back-to-back sgemms for at least `seconds`: long enough that one trial is not a lucky
+ * few milliseconds, short enough that several trials can still catch a quiet moment. */
+static double peak_trial(float *a, double seconds) {
+    double t0 = tp_now(), dt;
+    int reps = 0;
+    do {
+        peak_sgemm(a);
+        reps++;
+    } while ((dt = tp_now() - t0) < seconds);
+    return 2.0 * PEAK_N * PEAK_N * (double)PEAK_N * reps / dt / 1e9;
+}
+
+void tp_sgemm_peak_measure(tp_sgemm_peak *out) {
+    memset(out, 0, sizeof *out);
+    tp_err e;
+    float *a = tp_calloc((size_t)3 * PEAK_N * PEAK_N, sizeof(float), &e);
+    if (!a) return;
+    for (size_t i = 0; i < (size_t)2 * PEAK_N * PEAK_N; i++) a[i] = (float)(i % 7) * 0.1f;
+    peak_sgemm(a); /* warm-up: starts the thread pool and faults the pages in */
+    double g[TP_SGEMM_PEAK_TRIALS], wall = tp_now(), cpu = cpu_seconds();
+    for (int i = 0; i < TP_SGEMM_PEAK_TRIALS; i++) g[i] = peak_trial(a, 0.04);
+    wall = tp_now() - wall;
+    cpu = cpu_seconds() - cpu;
     free(a);
-    return 2.0 * n * n * (double)n / best / 1e9;
+    out->median_gflops = tp_lower_median(g, TP_SGEMM_PEAK_TRIALS); /* sorts g */
+    out->gflops = g[TP_SGEMM_PEAK_TRIALS - 1];
+    out->trials = TP_SGEMM_PEAK_TRIALS;
+    /* More threads than processors could never all run at once, busy machine or not. */
+    int threads = omp_get_max_threads(), procs = omp_get_num_procs();
+    out->cpu_share = cpu / wall / (threads < procs ? threads : procs);
 }

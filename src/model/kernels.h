@@ -61,8 +61,20 @@ static inline float tp_expf(float x) {
     return x < -87.3f ? 0.0f : p * scale.f;
 }
 
-/* Measured sgemm throughput of this machine (GFLOP/s) with the current thread settings: the
- * denominator of MFU. Takes ~0.2 s. */
-double tp_sgemm_peak_gflops(void);
+/* Measured sgemm throughput of this machine with the current thread settings: the denominator of
+ * MFU. Other processes on our cores make every figure low, so the peak is the best of several
+ * trials, and the spread of the trials and the CPU time our threads got say whether the machine
+ * was busy while it was measured. */
+typedef struct {
+    double gflops;        /* best trial (GFLOP/s): the peak */
+    double median_gflops; /* median trial: well below the best when other work came and went */
+    double cpu_share;     /* CPU time our threads got / (wall time × min(threads, processors)):
+                             below 1 when other processes ran on our cores */
+    int trials;
+} tp_sgemm_peak;
+
+/* Fills *out from TP_SGEMM_PEAK_TRIALS trials of ~40 ms each (~0.2 s in all). */
+enum { TP_SGEMM_PEAK_TRIALS = 5 };
+void tp_sgemm_peak_measure(tp_sgemm_peak *out);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/hex.h"
+#include "core/json.h"
 
 size_t tp_fp_sample_pos(size_t count, int j) { return j == 0 ? count / 3 : 2 * count / 3; }
 
@@ -98,10 +99,11 @@ tp_status tp_fingerprint_to_json(const tp_fingerprint *fp, const tp_layout *L, c
         bad = json_object_set_new(samples, L->tensors[t].name,
                                   json_pack("[f, f]", (double)fp->samples[t * 2], (double)fp->samples[t * 2 + 1]));
     /* Sorted keys so a fingerprint has one byte form; the parser does not depend on the order. */
-    *out = bad ? NULL : json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    *out = NULL;
+    tp_status st = bad ? tp_fail(err, TP_ERR_NOMEM, "fingerprint: out of memory")
+                       : tp_json_dump(root, JSON_COMPACT | JSON_SORT_KEYS, out, NULL, err);
     json_decref(root);
-    if (!*out) return tp_fail(err, TP_ERR_NOMEM, "fingerprint: out of memory");
-    return TP_OK;
+    return st;
 }
 
 static tp_status bad(tp_err *err, const char *what) { return tp_fail(err, TP_ERR_FORMAT, "fingerprint: %s", what); }
@@ -154,9 +156,8 @@ tp_status tp_fingerprint_parse(const char *buf, size_t len, const tp_layout *L, 
     if (st) return st;
     size_t max = tp_fingerprint_max_json(L);
     if (len > max) return tp_fail(err, TP_ERR_FORMAT, "fingerprint: %zu bytes, more than the %zu allowed", len, max);
-    json_error_t je;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) return tp_fail(err, TP_ERR_FORMAT, "fingerprint: invalid JSON: %s", je.text);
+    json_t *root;
+    if ((st = tp_json_parse(buf, len, JSON_REJECT_DUPLICATES, "fingerprint", &root, err))) return st;
     st = parse_root(root, L, out, err);
     json_decref(root);
     if (st) {

@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/fileio.h"
+#include "core/json.h"
 #include "core/log.h"
 
 /* The wall clock's poll of the chain while waiting for a block: at most this long between looks, so
@@ -257,25 +258,18 @@ tp_status tp_node_get_small(tp_node *n, int64_t uid, const char *key, size_t max
     return TP_OK;
 }
 
-int64_t tp_node_parse_index(const char *text, size_t len, const char *field) {
-    json_t *j = json_loadb(text, len, 0, NULL);
-    json_t *v = json_object_get(j, field);
-    int64_t value = json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
-    json_decref(j);
-    return value;
-}
-
 tp_status tp_node_get_index(tp_node *n, int64_t uid, const char *key, const char *field, int64_t *value,
                             tp_err *err) {
     *value = -1;
-    char *text;
+    char *text, what[TP_KEY_MAX + 32];
     size_t len;
     int found;
     tp_status st = tp_node_get_small(n, uid, key, TP_NODE_SMALL_JSON_MAX, &text, &len, NULL, &found, err);
     if (st || !found) return st;
-    *value = tp_node_parse_index(text, len, field);
+    snprintf(what, sizeof what, "%s of uid %lld", key, (long long)uid);
+    st = tp_json_index(text, len, field, what, value, err);
     free(text);
-    return *value >= 0 ? TP_OK : tp_fail(err, TP_ERR_FORMAT, "%s of uid %lld is malformed (no %s)", key, (long long)uid, field);
+    return st;
 }
 
 /* ---------------------------------------------------------------- start window and peers */

@@ -90,9 +90,6 @@ tp_status tp_node_put_text(tp_node *n, const char *key, const char *text, tp_err
  * be NULL) receives LastModified. */
 tp_status tp_node_get_small(tp_node *n, int64_t uid, const char *key, size_t max, char **out, size_t *len,
                             double *mtime, int *found, tp_err *err);
-/* The integer `field` (>= 0) of a small JSON object such as {"window": N}; -1 when the text is not
- * such an object. */
-int64_t tp_node_parse_index(const char *text, size_t len, const char *field);
 /* Reads the integer `field` (>= 0) of a small JSON object in uid's bucket: {"window": N} indexes,
  * {"start_window": S}. *value = -1 when the object is not there; a malformed one is an error. */
 tp_status tp_node_get_index(tp_node *n, int64_t uid, const char *key, const char *field, int64_t *value,

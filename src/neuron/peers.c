@@ -1,17 +1,19 @@
 #include "neuron/peers.h"
 
-#include "core/alloc.h"
 #include <jansson.h>
 #include <string.h>
 
+#include "core/alloc.h"
+#include "core/json.h"
+
 tp_status tp_peers_to_json(const tp_peer_list *p, char **out, tp_err *err) {
-    json_t *g = json_array(), *r = json_array();
-    for (int i = 0; g && i < p->n_gather; i++) json_array_append_new(g, json_integer(p->gather[i]));
-    for (int i = 0; r && i < p->n_reserve; i++) json_array_append_new(r, json_integer(p->reserve[i]));
+    json_t *g = tp_json_int_array(p->gather, (size_t)p->n_gather), *r = tp_json_int_array(p->reserve, (size_t)p->n_reserve);
     json_t *root = json_pack("{sI so so}", "window", (json_int_t)p->window, "gather", g, "reserve", r);
-    *out = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    *out = NULL;
+    tp_status st = root ? tp_json_dump(root, JSON_COMPACT | JSON_SORT_KEYS, out, NULL, err)
+                        : tp_fail(err, TP_ERR_NOMEM, "peer list: out of memory");
     json_decref(root);
-    return *out ? TP_OK : tp_fail(err, TP_ERR_NOMEM, "peer list: out of memory");
+    return st;
 }
 
 static tp_status parse_uids(json_t *a, const char *what, int64_t max_uid, uint8_t *seen, int64_t *out, int *n,
@@ -36,10 +38,9 @@ tp_status tp_peers_parse(const char *buf, size_t len, int64_t max_uid, tp_peer_l
     memset(out, 0, sizeof *out);
     if (len > TP_PEERS_JSON_MAX) return tp_fail(err, TP_ERR_FORMAT, "peer list: %zu bytes is too large", len);
     if (max_uid < 0 || max_uid > 65536) return tp_fail(err, TP_ERR_ARG, "peer list: bad uid bound");
-    json_error_t je;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) return tp_fail(err, TP_ERR_FORMAT, "peer list: invalid JSON: %s", je.text);
-    tp_status st = TP_OK;
+    json_t *root;
+    tp_status st = tp_json_parse(buf, len, JSON_REJECT_DUPLICATES, "peer list", &root, err);
+    if (st) return st;
     uint8_t *seen = tp_calloc((size_t)max_uid + 1, 1, err);
     json_t *w = json_object_get(root, "window");
     if (!seen) st = err->code;

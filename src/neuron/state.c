@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/fileio.h"
+#include "core/json.h"
 #include "model/checkpoint.h"
 #include "neuron/node.h"
 
@@ -48,9 +49,9 @@ static tp_status latest_saved(tp_node *n, int64_t *window, tp_err *err) {
     size_t len;
     tp_status st = tp_read_file(index, 4096, &text, &len, err);
     if (st) return st;
-    *window = tp_node_parse_index((const char *)text, len, "window");
+    st = tp_json_index((const char *)text, len, "window", index, window, err);
     free(text);
-    return *window >= 0 ? TP_OK : tp_fail(err, TP_ERR_FORMAT, "%s is malformed", index);
+    return st;
 }
 
 tp_status tp_node_load_state(tp_node *n, int64_t *window, tp_adamw *opt, float *ef, tp_err *err) {
@@ -87,11 +88,12 @@ void tp_node_retention(tp_node *n, int64_t window) {
 tp_status tp_node_metrics(tp_node *n, json_t *record, tp_err *err) {
     char path[1200];
     snprintf(path, sizeof path, "%s/metrics.jsonl", n->state_dir);
-    char *line = record ? json_dumps(record, JSON_COMPACT) : NULL;
+    char *line = NULL;
+    tp_status st = record ? tp_json_dump(record, JSON_COMPACT, &line, NULL, err)
+                          : tp_fail(err, TP_ERR_NOMEM, "metrics: out of memory");
     json_decref(record);
-    if (!line) return tp_fail(err, TP_ERR_NOMEM, "metrics: out of memory");
+    if (st) return st;
     FILE *f = fopen(path, "a");
-    tp_status st = TP_OK;
     if (!f || fprintf(f, "%s\n", line) < 0 || fflush(f) || fsync(fileno(f)))
         st = tp_fail(err, TP_ERR_IO, "writing %s: %s", path, strerror(errno));
     if (f) fclose(f);

@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/hex.h"
+#include "core/json.h"
 #include "neuron/sync_score.h"
 #include "neuron/validator_phases.h"
 
@@ -108,12 +109,6 @@ static void set_uid(json_t *obj, int64_t uid, json_t *value) {
     json_object_set_new(obj, k, value);
 }
 
-static json_t *uid_array(const int64_t *uids, int n) {
-    json_t *a = json_array();
-    for (int j = 0; j < n; j++) json_array_append_new(a, json_integer(uids[j]));
-    return a;
-}
-
 /* The metrics line of a window. */
 static json_t *window_record(tp_validator *v, int64_t window, const tp_vwindow *w) {
     tp_node *n = v->n;
@@ -135,8 +130,8 @@ static json_t *window_record(tp_validator *v, int64_t window, const tp_vwindow *
         isfinite(w->heldout_loss) ? json_real(w->heldout_loss) : json_null(), "fingerprint", w->fingerprint,
         "gathered", w->n_applied, "gather_of", w->gather_of, "gather_success",
         w->gather_of > 0 ? json_real((double)w->n_applied / w->gather_of) : json_null(), "evaluated", evaluated,
-        "scores", scores, "finals", finals, "peers", "gather", uid_array(w->pl.gather, w->pl.n_gather), "reserve",
-        uid_array(w->pl.reserve, w->pl.n_reserve));
+        "scores", scores, "finals", finals, "peers", "gather", tp_json_int_array(w->pl.gather, (size_t)w->pl.n_gather), "reserve",
+        tp_json_int_array(w->pl.reserve, (size_t)w->pl.n_reserve));
     if (rec && weights) json_object_set_new(rec, "weights", weights);
     else json_decref(weights);
     return rec;

@@ -37,6 +37,33 @@ Test(train, resume_is_bit_identical_to_an_uninterrupted_run, .timeout = 120) {
     tp_remove_tree(dir, &err);
 }
 
+/* Every "MFU x%" the log prints lies in [lo, 100]; returns how many there were. */
+static int check_printed_mfu(const char *out, double lo) {
+    int n = 0;
+    for (const char *p = strstr(out, "MFU "); p; p = strstr(p + 1, "MFU ")) {
+        double v;
+        if (sscanf(p + 4, "%lf%%", &v) != 1) continue; /* "MFU is relative to ..." */
+        cr_assert(v >= lo && v <= 100.0, "printed MFU %g%% outside [%g, 100]: %s", v, lo, out);
+        n++;
+    }
+    return n;
+}
+
+/* The JSON summary: the object on the last line of the log. */
+static json_t *summary(const char *out) {
+    const char *last = strrchr(out, '{');
+    cr_assert(last, "no JSON summary in: %s", out);
+    json_t *j = json_loads(last, 0, NULL);
+    cr_assert(j, "last line is not JSON: %s", last);
+    return j;
+}
+
+static double num(const json_t *j, const char *key) {
+    json_t *v = json_object_get(j, key);
+    cr_assert(json_is_number(v), "the summary lacks the number %s", key);
+    return json_number_value(v);
+}
+
 Test(train, learns_and_reports_json, .timeout = 120) {
     char dir[256], data[512], run[512];
     cli_tmpdir(dir, sizeof dir);
@@ -46,10 +73,7 @@ Test(train, learns_and_reports_json, .timeout = 120) {
     char *out;
     int rc = cli_run(&out, "train --config tiny --data %s --steps 80 --out %s --json", data, run);
     cr_assert_eq(rc, 0, "%s", out);
-    char *last = strrchr(out, '{');
-    cr_assert(last, "no JSON summary in: %s", out);
-    json_t *j = json_loads(last, 0, NULL);
-    cr_assert(j, "last line is not JSON: %s", last);
+    json_t *j = summary(out);
     double start = json_number_value(json_object_get(j, "heldout_loss_start"));
     double end = json_number_value(json_object_get(j, "heldout_loss"));
     cr_assert(json_number_value(json_object_get(j, "tokens_per_s")) > 0);
@@ -58,7 +82,60 @@ Test(train, learns_and_reports_json, .timeout = 120) {
     cr_assert(end < 0.7 * start, "held-out loss %f -> %f did not fall", start, end);
     cr_assert(strstr(out, "MFU"), "the log names MFU");
     cr_assert(strstr(out, "sgemm peak"), "the log prints the measured peak");
+    /* MFU is a fraction of the peak, which is the best of its trials (and only ever raised). */
+    cr_assert_eq(check_printed_mfu(out, 0.05), 9, "%s", out); /* every 10th step and the summary */
+    cr_assert(num(j, "mfu") > 0 && num(j, "mfu") <= 1.0, "mfu %g", num(j, "mfu"));
+    cr_assert_eq(json_integer_value(json_object_get(j, "sgemm_peak_trials")), 5);
+    cr_assert(num(j, "sgemm_peak_median_gflops") > 0);
+    cr_assert(num(j, "sgemm_peak_median_gflops") <= num(j, "sgemm_peak_start_gflops"));
+    cr_assert(num(j, "sgemm_peak_start_gflops") <= num(j, "sgemm_peak_gflops"));
+    cr_assert(num(j, "sgemm_peak_cpu_share") > 0);
+    cr_assert(json_is_boolean(json_object_get(j, "machine_busy")), "the summary lacks machine_busy");
     json_decref(j);
+    free(out);
+    tp_err err;
+    tp_remove_tree(dir, &err);
+}
+
+/* A peak below what the steps achieve (as a busy machine measures it) is measured again and raised,
+ * so MFU stays at most 100 %: --peak-gflops gives such a peak without depending on the load. A
+ * peak above them is kept, and a given peak says nothing about a busy machine. */
+Test(train, mfu_is_a_fraction_of_a_peak, .timeout = 120) {
+    char dir[256], data[512];
+    cli_tmpdir(dir, sizeof dir);
+    snprintf(data, sizeof data, "%s/data", dir);
+    cli_make_data(data, 512, 20000, 4000);
+    char *out;
+    int rc =
+        cli_run(&out, "train --config tiny --data %s --steps 6 --out %s/low --json --peak-gflops 0.001", data, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "above the sgemm peak"), "a step beat the given peak unannounced: %s", out);
+    cr_assert_eq(check_printed_mfu(out, 0.05), 7, "%s", out); /* 6 steps and the summary */
+    json_t *j = summary(out);
+    cr_assert(num(j, "mfu") > 0 && num(j, "mfu") <= 1.0, "mfu %g: %s", num(j, "mfu"), out);
+    cr_assert_eq(num(j, "sgemm_peak_start_gflops"), 0.001);
+    cr_assert(num(j, "sgemm_peak_gflops") > 1.0, "the peak was not raised: %s", out);
+    cr_assert_geq(json_integer_value(json_object_get(j, "sgemm_peak_remeasures")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(j, "sgemm_peak_trials")), 0, "a given peak has no trials");
+    cr_assert(json_is_null(json_object_get(j, "sgemm_peak_median_gflops")));
+    cr_assert(json_is_boolean(json_object_get(j, "machine_busy")));
+    json_decref(j);
+    free(out);
+
+    rc = cli_run(&out, "train --config tiny --data %s --steps 6 --out %s/high --json --peak-gflops 1e6", data, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(!strstr(out, "above the sgemm peak") && !strstr(out, "machine: busy"), "%s", out);
+    cr_assert_eq(check_printed_mfu(out, 0.0), 7, "%s", out);
+    j = summary(out);
+    cr_assert(num(j, "mfu") > 0 && num(j, "mfu") < 1e-3, "mfu %g: %s", num(j, "mfu"), out);
+    cr_assert_eq(num(j, "sgemm_peak_gflops"), 1e6);
+    cr_assert_eq(json_integer_value(json_object_get(j, "sgemm_peak_remeasures")), 0);
+    cr_assert(json_is_false(json_object_get(j, "machine_busy")), "%s", out);
+    json_decref(j);
+    free(out);
+
+    cr_assert_eq(cli_run(&out, "train --config tiny --data %s --steps 1 --peak-gflops 0", data), 2);
+    cr_assert(strstr(out, "--peak-gflops"), "%s", out);
     free(out);
     tp_err err;
     tp_remove_tree(dir, &err);
