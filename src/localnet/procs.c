@@ -22,6 +22,12 @@
 
 extern char **environ;
 
+#define EXIT_POLL_S 0.02        /* how often a stopping child is checked for having exited */
+#define S3_LISTEN_POLL_S 0.02   /* how often a starting s3rver's port is tried */
+#define S3_LISTEN_TIMEOUT_S 30  /* s3rver (node) starts in about a second; this is a hang */
+#define S3_STOP_GRACE_S 5       /* after SIGTERM, before SIGKILL */
+#define S3_PORT_ATTEMPTS 3      /* free ports tried when another process takes the one we chose */
+
 /* ---------------------------------------------------------------- environment */
 
 static int key_is(const char *entry, const char *key) {
@@ -243,7 +249,7 @@ void ln_stop_all(ln_net *net, double grace_s) {
     }
     double t0 = tp_now();
     while (running > 0 && tp_now() - t0 < grace_s) {
-        tp_sleep(0.02);
+        tp_sleep(EXIT_POLL_S);
         for (int i = 0; i < net->n_nodes; i++) {
             ln_node *n = &net->nodes[i];
             int status;
@@ -324,11 +330,12 @@ static tp_status s3_launch(ln_net *net, int *early, tp_err *err) {
             *early = 1;
             return tp_fail(err, TP_ERR_IO, "s3rver exited before listening (%s); see %s", why, log);
         }
-        if (tp_now() - t0 > 30) {
+        if (tp_now() - t0 > S3_LISTEN_TIMEOUT_S) {
             ln_s3_stop(s);
-            return tp_fail(err, TP_ERR_IO, "s3rver did not listen on port %d within 30 s; see %s", s->port, log);
+            return tp_fail(err, TP_ERR_IO, "s3rver did not listen on port %d within %d s; see %s", s->port,
+                           S3_LISTEN_TIMEOUT_S, log);
         }
-        tp_sleep(0.02);
+        tp_sleep(S3_LISTEN_POLL_S);
     }
     s->down = 0;
     printf("localnet: s3rver listening on 127.0.0.1:%d (data %s)\n", s->port, s->dir);
@@ -346,14 +353,14 @@ tp_status ln_s3_start(ln_net *net, tp_err *err) {
         return tp_fail(err, TP_ERR_ARG, "path too long: %.200s", net->dir);
     if (access(s->bin, X_OK) != 0) return tp_fail(err, TP_ERR_CONFIG, "%s is missing: run scripts/install-deps", s->bin);
     tp_status st = tp_mkdirs(s->dir, err);
-    for (int attempt = 0; !st && attempt < 3; attempt++) {
+    for (int attempt = 0; !st && attempt < S3_PORT_ATTEMPTS; attempt++) {
         if ((s->port = free_port()) <= 0) return tp_fail(err, TP_ERR_IO, "no free loopback port for s3rver");
         for (int i = 1; i < net->n_nodes; i++)
             snprintf(net->nodes[i].store, sizeof net->nodes[i].store, "s3+http://127.0.0.1:%d/%s", s->port,
                      net->nodes[i].name);
         st = s3_launch(net, &early, err);
         if (!st || !early) break;
-        if (attempt < 2) st = TP_OK; /* another port */
+        if (attempt < S3_PORT_ATTEMPTS - 1) st = TP_OK; /* another port */
     }
     return st;
 }
@@ -364,12 +371,12 @@ void ln_s3_stop(ln_s3 *s) {
     int status;
     double t0 = tp_now();
     while (!ln_reaped(s->pid, &status)) {
-        if (tp_now() - t0 > 5) {
+        if (tp_now() - t0 > S3_STOP_GRACE_S) {
             kill(s->pid, SIGKILL);
             wait_blocking(s->pid, &status);
             break;
         }
-        tp_sleep(0.02);
+        tp_sleep(EXIT_POLL_S);
     }
     s->pid = 0;
 }

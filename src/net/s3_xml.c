@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "net/store_internal.h"
+
 #define XML_DEPTH 16
 #define XML_NAME 64
 #define XML_TEXT 4096

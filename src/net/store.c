@@ -192,10 +192,13 @@ tp_fetch tp_store_judge_time(double t, double res, double not_before, double not
     return TP_FETCH_OK;
 }
 
+/* The longest delay between two tries of a request. */
+#define BACKOFF_CAP_S 8.0
+
 double tp_store_backoff(tp_store *s, int attempt) {
     double d = s->opts.backoff_s;
-    for (int i = 1; i < attempt && d < 8; i++) d *= 2;
-    if (d > 8) d = 8;
+    for (int i = 1; i < attempt && d < BACKOFF_CAP_S; i++) d *= 2;
+    if (d > BACKOFF_CAP_S) d = BACKOFF_CAP_S;
     /* "Equal jitter": half fixed, half random, so retries of many clients spread out but never
      * collapse to zero delay. */
     double u = (double)(tp_rng_next(&s->rng) >> 11) * 0x1.0p-53;
@@ -254,7 +257,7 @@ static tp_status get_into(tp_store *s, const char *key, uint64_t max_bytes, cons
     if (f == TP_FETCH_OK && tp_sink_commit(&sink, data, len, err)) f = TP_FETCH_ERROR;
     if (f != TP_FETCH_OK) tp_sink_abort(&sink);
     if (why) *why = f;
-    return f == TP_FETCH_OK ? TP_OK : err && err->code ? err->code : TP_ERR_IO;
+    return f == TP_FETCH_OK ? TP_OK : err->code ? err->code : TP_ERR_IO;
 }
 
 tp_status tp_store_get(tp_store *s, const char *key, uint64_t max_bytes, uint8_t **data, size_t *len,
@@ -277,7 +280,7 @@ tp_status tp_store_head(tp_store *s, const char *key, tp_store_stat *st, tp_fetc
     if (rc) return rc;
     tp_fetch f = s->local ? tp_file_head(s, key, st, err) : tp_s3_head(s, key, st, err);
     if (why) *why = f;
-    return f == TP_FETCH_OK ? TP_OK : err && err->code ? err->code : TP_ERR_IO;
+    return f == TP_FETCH_OK ? TP_OK : err->code ? err->code : TP_ERR_IO;
 }
 
 tp_status tp_store_delete(tp_store *s, const char *key, tp_err *err) {

@@ -143,9 +143,6 @@ typedef struct {
  * tp_store_list_free (also after a failure). */
 tp_status tp_store_list_keys(tp_store *s, const char *prefix, tp_store_list *out, tp_err *err);
 void tp_store_list_free(tp_store_list *l);
-/* Appends one entry (copies key); used by the backends and the S3 listing parser. */
-tp_status tp_store_list_add(tp_store_list *l, const char *key, size_t key_len, uint64_t size, double mtime,
-                            tp_err *err);
 
 /* Gather: fetch many objects from many stores (of either backend) concurrently, under one deadline.
  * Each item names its store and key, and a file path to write atomically (NULL: into memory). The

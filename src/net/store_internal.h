@@ -14,6 +14,10 @@
 /* Temporary files of the file backend start with this; listings skip them, keys may not use it. */
 #define TP_STORE_PART_PREFIX ".tp-part-"
 
+/* Appends one entry to a listing (copies key); used by the backends and the S3 listing parser. */
+tp_status tp_store_list_add(tp_store_list *l, const char *key, size_t key_len, uint64_t size, double mtime,
+                            tp_err *err);
+
 typedef struct {
     char endpoint[TP_STORE_URI_MAX]; /* "http://host:port" or "https://host", no trailing '/' */
     char bucket[64];

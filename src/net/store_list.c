@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/store.h"
 #include "core/alloc.h"
+#include "net/store_internal.h"
 
 tp_status tp_store_list_add(tp_store_list *l, const char *key, size_t key_len, uint64_t size, double mtime,
                             tp_err *err) {

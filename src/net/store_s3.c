@@ -555,7 +555,7 @@ tp_status tp_s3_put(tp_store *s, const char *key, const void *data, size_t len, 
         } else {
             r.payload_hash = "UNSIGNED-PAYLOAD";
         }
-        if (run(&r, "PUT", NULL, err) != TP_FETCH_OK) st = err && err->code ? err->code : TP_ERR_IO;
+        if (run(&r, "PUT", NULL, err) != TP_FETCH_OK) st = err->code ? err->code : TP_ERR_IO;
     }
     if (r.up_file) fclose(r.up_file);
     free(iobuf);
@@ -609,7 +609,7 @@ tp_status tp_s3_delete(tp_store *s, const char *key, tp_err *err) {
     /* S3 answers 204 for a missing key; a 404 means the bucket (or, elsewhere, the key) is missing. */
     if (f == TP_FETCH_NOT_FOUND && !strstr(r.errbody, "NoSuchBucket")) f = TP_FETCH_OK;
     tp_s3_req_free(&r);
-    return f == TP_FETCH_OK ? TP_OK : TP_ERR_IO;
+    return f == TP_FETCH_OK ? TP_OK : err->code ? err->code : TP_ERR_IO;
 }
 
 tp_status tp_s3_list(tp_store *s, const char *prefix, tp_store_list *out, tp_err *err) {
@@ -641,7 +641,7 @@ tp_status tp_s3_list(tp_store *s, const char *prefix, tp_store_list *out, tp_err
         tp_fetch f = run(&r, "GET", query, err);
         tp_s3_req_free(&r);
         if (f != TP_FETCH_OK) {
-            st = err && err->code ? err->code : TP_ERR_IO;
+            st = err->code ? err->code : TP_ERR_IO;
             break;
         }
         int truncated;

@@ -10,6 +10,13 @@
 #include "model/checkpoint.h"
 #include "neuron/gather.h"
 
+/* Bytes an aggregator file may add to the payloads it carries: per payload its safetensors entry,
+ * plus the header's metadata. */
+#define AGGREGATOR_ENTRY_BYTES 64
+#define AGGREGATOR_HEADER_BYTES 65536
+/* A checkpoint's files beyond the model's floats: config.json and the safetensors header. */
+#define CHECKPOINT_OVERHEAD_BYTES (1u << 20)
+
 /* Moves the update bytes named u<uid> out of the leader's aggregator file into g (fetched, not yet
  * validated). Entries that are not such tensors are ignored: validation judges the rest. */
 static tp_status unpack_aggregator(tp_node *n, const tp_st *sf, tp_window_gather *g, tp_err *err) {
@@ -33,7 +40,8 @@ static tp_status replay_aggregator(tp_node *n, int64_t window, int *found, tp_er
     char key[TP_KEY_MAX], *bytes;
     size_t len;
     tp_node_key(n, TP_KEY_AGGREGATOR, window, 0, NULL, key, sizeof key);
-    size_t max = (size_t)(n->rc.proto.gather_peers + 1) * (n->max_payload + 64) + 65536;
+    size_t max = (size_t)(n->rc.proto.gather_peers + 1) * (n->max_payload + AGGREGATOR_ENTRY_BYTES) +
+                 AGGREGATOR_HEADER_BYTES;
     tp_status st = tp_node_get_small(n, n->leader, key, max, &bytes, &len, NULL, found, err);
     if (st || !*found) return st;
     tp_st sf;
@@ -89,7 +97,7 @@ static tp_status fetch_checkpoint(tp_node *n, int64_t win, tp_err *err) {
     if (st || (st = tp_node_peer_store(n, n->leader, &s, err))) return st;
     if (!s) return tp_fail(err, TP_ERR_IO, "the leader has no bucket");
     static const char *const files[] = {"model.safetensors", "config.json"};
-    size_t max = (size_t)n->model->layout.total * 4 + (1u << 20);
+    size_t max = n->model->layout.total * sizeof(float) + CHECKPOINT_OVERHEAD_BYTES;
     for (int i = 0; i < 2; i++) {
         char obj[TP_KEY_MAX], path[1400];
         tp_node_key(n, TP_KEY_CHECKPOINT, win, 0, files[i], obj, sizeof obj);

@@ -18,6 +18,7 @@
 #define SYNC_PENALTY_STEPS 3 /* a gather peer further behind than this is penalised */
 #define INACTIVE_RESET 3     /* windows without a valid upload before the rating resets */
 #define BINARY_MA_RATE 0.05  /* binary_ma ← (1 − rate)·binary_ma + rate·indicator */
+#define COPY_HALVE 0.5       /* a light copy (overlap 0.4–0.5) halves the final score */
 
 int tp_validator_is_miner(const tp_validator *v, int64_t u) {
     const tp_neuron *x = &v->n->mg.neurons[u];
@@ -108,7 +109,7 @@ static int all_zero(const tp_update *u, int bins) {
 /* The copy verdict vd against entry `later` (the later uploader of an overlapping pair). */
 static void punish_copy(tp_validator *v, tp_vminer *x, int64_t window, tp_copy_verdict vd) {
     if (vd.kind == TP_COPY_HALVE) {
-        x->final *= 0.5;
+        x->final *= COPY_HALVE;
         return;
     }
     int64_t q = x->quarantine_until;

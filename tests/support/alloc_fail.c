@@ -37,7 +37,7 @@ long af_disarm(void) {
 
 int af_fired(void) { return (int)atomic_load(&fired); }
 
-long af_run_all(af_unit_fn unit, af_check_fn check, void *ctx, long max_runs, af_scope scope) {
+long af_run_all(af_unit_fn unit, af_check_fn check, void *ctx, long stride, af_scope scope) {
     tp_err err = {0};
     af_arm(0, scope);
     tp_status st = unit(ctx, &err);
@@ -45,8 +45,7 @@ long af_run_all(af_unit_fn unit, af_check_fn check, void *ctx, long max_runs, af
     cr_assert_eq(st, TP_OK, "the unit fails without any injected failure: %s", err.msg);
     check(ctx, st, &err, 0);
     cr_assert(total > 0, "the unit allocates nothing: the injector cannot reach it");
-    long runs = max_runs > 0 && max_runs < total ? max_runs : total;
-    for (long n = 1; n <= runs; n++) {
+    for (long n = 1; n <= total; n += stride > 0 ? stride : 1) {
         err = (tp_err){0};
         af_arm(n, scope);
         st = unit(ctx, &err);
@@ -56,5 +55,6 @@ long af_run_all(af_unit_fn unit, af_check_fn check, void *ctx, long max_runs, af
                   "run %ld: allocation %ld failed but the unit reported %d (%s), not out of memory", n, n, st, err.msg);
         check(ctx, st, &err, af_fired());
     }
+    cr_log_info("%ld allocations; the Nth failed for N = 1, %ld, ...", total, 1 + stride);
     return total;
 }

@@ -26,8 +26,8 @@ typedef tp_status (*af_unit_fn)(void *ctx, tp_err *err);
  * checks that nothing is corrupt, then puts ctx back as it was for the next run. */
 typedef void (*af_check_fn)(void *ctx, tp_status st, const tp_err *err, int fired);
 
-/* Runs the unit once clean, then with allocation N failing for N = 1 .. the clean run's count (or
- * max_runs, whichever is smaller; 0: no cap). Returns the number of allocations of the clean run. */
-long af_run_all(af_unit_fn unit, af_check_fn check, void *ctx, long max_runs, af_scope scope);
+/* Runs the unit once clean, then with allocation N failing for N = 1, 1 + stride, 1 + 2·stride, ...
+ * up to the clean run's count (stride 1: every allocation). Returns the clean run's count. */
+long af_run_all(af_unit_fn unit, af_check_fn check, void *ctx, long stride, af_scope scope);
 
 #endif
