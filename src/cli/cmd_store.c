@@ -152,10 +152,16 @@ static void print_key(FILE *f, const char *key) {
     for (const unsigned char *p = (const unsigned char *)key; *p; p++) fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
 }
 
+/* Checks a subcommand's positional count (min..max, max < 0: no limit) and opens its store; a
+ * non-zero result is the command's exit code. */
+static int begin(const store_args *a, int min, int max, const char *usage, int for_gather, tp_store **s) {
+    if (a->npos < min || (max >= 0 && a->npos > max)) return cli_usage("store", "%s", usage);
+    return open_store(a->pos[1], a, for_gather, s);
+}
+
 static int do_put(const store_args *a) {
-    if (a->npos < 3 || a->npos > 4) return cli_usage("store", "put expects URI KEY [FILE]");
     tp_store *s;
-    int rc = open_store(a->pos[1], a, 0, &s);
+    int rc = begin(a, 3, 4, "put expects URI KEY [FILE]", 0, &s);
     if (rc) return rc;
     tp_err err = {0};
     tp_status st;
@@ -179,9 +185,8 @@ static int do_put(const store_args *a) {
 }
 
 static int do_get(const store_args *a) {
-    if (a->npos < 3 || a->npos > 4) return cli_usage("store", "get expects URI KEY [FILE]");
     tp_store *s;
-    int rc = open_store(a->pos[1], a, 0, &s);
+    int rc = begin(a, 3, 4, "get expects URI KEY [FILE]", 0, &s);
     if (rc) return rc;
     tp_err err = {0};
     tp_status st;
@@ -202,9 +207,8 @@ static int do_get(const store_args *a) {
 }
 
 static int do_head(const store_args *a) {
-    if (a->npos != 3) return cli_usage("store", "head expects URI KEY");
     tp_store *s;
-    int rc = open_store(a->pos[1], a, 0, &s);
+    int rc = begin(a, 3, 3, "head expects URI KEY", 0, &s);
     if (rc) return rc;
     tp_err err = {0};
     tp_store_stat st;
@@ -218,9 +222,8 @@ static int do_head(const store_args *a) {
 }
 
 static int do_ls(const store_args *a) {
-    if (a->npos < 2 || a->npos > 3) return cli_usage("store", "ls expects URI [PREFIX]");
     tp_store *s;
-    int rc = open_store(a->pos[1], a, 0, &s);
+    int rc = begin(a, 2, 3, "ls expects URI [PREFIX]", 0, &s);
     if (rc) return rc;
     tp_err err = {0};
     tp_store_list l;
@@ -242,9 +245,8 @@ static int do_ls(const store_args *a) {
 }
 
 static int do_rm(const store_args *a) {
-    if (a->npos < 3) return cli_usage("store", "rm expects URI KEY...");
     tp_store *s;
-    int rc = open_store(a->pos[1], a, 0, &s);
+    int rc = begin(a, 3, -1, "rm expects URI KEY...", 0, &s);
     if (rc) return rc;
     int status = 0;
     for (int i = 2; i < a->npos; i++) {
@@ -256,9 +258,8 @@ static int do_rm(const store_args *a) {
 }
 
 static int do_gather(const store_args *a) {
-    if (a->npos < 3) return cli_usage("store", "gather expects URI KEY...");
     tp_store *s;
-    int rc = open_store(a->pos[1], a, 1, &s);
+    int rc = begin(a, 3, -1, "gather expects URI KEY...", 1, &s);
     if (rc) return rc;
     int n = a->npos - 2;
     tp_gather_item *items = calloc((size_t)n, sizeof *items);

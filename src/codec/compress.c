@@ -182,9 +182,10 @@ static void select_segments(const source *src, const tp_dct_plan *plan, tp_spars
     }
 }
 
-/* e <- e - decompress(s) over blocks [b0, b1). */
-static void feedback_blocks(const source *src, const tp_dct_plan *plan, const tp_codec_params *p, const tp_sparse *s,
-                            tp_thread_ws *th, int64_t b0, int64_t b1) {
+/* decompress(s) over blocks [b0, b1) into dst, the tensor's dense layout: dst ← the values
+ * (decompression), or dst ← dst − the values (error feedback: e ← e − decompress(s)). */
+static void blocks_out(const tp_sparse *s, const tp_codec_params *p, const tp_dct_plan *plan, tp_thread_ws *th,
+                       float *dst, int subtract, int64_t b0, int64_t b1) {
     const tp_block_geom *g = &s->geom;
     const int64_t k = s->k;
     const uint64_t inv = tp_pos_inv(g->bc);
@@ -193,21 +194,26 @@ static void feedback_blocks(const source *src, const tp_dct_plan *plan, const tp
     for (int64_t b = b0; b < b1; b++) {
         const uint16_t *idx = s->idx + b * k;
         const uint8_t *code = s->codes + b * k;
-        int64_t origin = tp_block_origin(g, b);
+        float *o = dst + tp_block_origin(g, b);
         if (!plan) {
+            /* Zeroing the block's rows brings them into cache for the scatter that follows. */
+            for (int64_t r = 0; !subtract && r < g->br; r++) memset(o + r * g->cols, 0, sizeof(float) * (size_t)g->bc);
             for (int64_t j = 0; j < k; j++) {
-                int64_t r = tp_pos_row(idx[j], inv), c = idx[j] - r * g->bc;
-                float *e = src->e + origin + r * g->cols + c;
-                *e = *e - deq[code[j]];
+                int64_t r = tp_pos_row(idx[j], inv);
+                float *x = o + r * g->cols + (idx[j] - r * g->bc);
+                *x = subtract ? *x - deq[code[j]] : deq[code[j]];
             }
         } else {
             memset(th->bv, 0, sizeof(float) * (size_t)g->totalk);
             for (int64_t j = 0; j < k; j++) th->bv[idx[j]] = deq[code[j]];
             tp_dct_inverse(plan, th->bv, th->bv, th->dtmp);
             for (int64_t r = 0; r < g->br; r++) {
-                float *e = src->e + origin + r * g->cols;
+                float *x = o + r * g->cols;
                 const float *t = th->bv + r * g->bc;
-                for (int64_t c = 0; c < g->bc; c++) e[c] = e[c] - t[c];
+                if (subtract)
+                    for (int64_t c = 0; c < g->bc; c++) x[c] = x[c] - t[c];
+                else
+                    memcpy(x, t, sizeof(float) * (size_t)g->bc);
             }
         }
     }
@@ -227,7 +233,7 @@ static int compress_serial(const source *src, const tp_codec_params *p, tp_threa
     tp_quant q;
     tp_quantize(th->vals, s->geom.nblocks * s->k, p->bins, p->range, s->codes, &q, th->qscratch, 1);
     finish_quant(&q, s);
-    if (src->e) feedback_blocks(src, NULL, p, s, th, 0, s->geom.nblocks);
+    if (src->e) blocks_out(s, p, NULL, th, src->e, 1, 0, s->geom.nblocks);
     return 0;
 }
 
@@ -259,7 +265,7 @@ static tp_status compress_shared(const source *src, const tp_codec_params *p, tp
 #pragma omp parallel num_threads(T) if (nb > 1)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        feedback_blocks(src, plan, p, s, &ws->th[t], nb * t / nt, nb * (t + 1) / nt);
+        blocks_out(s, p, plan, &ws->th[t], src->e, 1, nb * t / nt, nb * (t + 1) / nt);
     }
     return TP_OK;
 }
@@ -275,35 +281,6 @@ tp_status tp_ef_compress_tensor(float *e, const float *delta, float beta, float 
     return compress_shared(&src, p, ws, s, err);
 }
 
-/* Dense reconstruction of blocks [b0, b1). */
-static void decompress_blocks(const tp_sparse *s, const tp_codec_params *p, const tp_dct_plan *plan, tp_thread_ws *th,
-                              float *out, int64_t b0, int64_t b1) {
-    const tp_block_geom *g = &s->geom;
-    const int64_t k = s->k;
-    const uint64_t inv = tp_pos_inv(g->bc);
-    float deq[TP_CODEC_MAX_BINS];
-    tp_sparse_dequant_table(s, p->bins, deq);
-    for (int64_t b = b0; b < b1; b++) {
-        const uint16_t *idx = s->idx + b * k;
-        const uint8_t *code = s->codes + b * k;
-        float *o = out + tp_block_origin(g, b);
-        if (!plan) {
-            /* Zeroing the block's rows brings them into cache for the scatter that follows. */
-            for (int64_t r = 0; r < g->br; r++) memset(o + r * g->cols, 0, sizeof(float) * (size_t)g->bc);
-            for (int64_t j = 0; j < k; j++) {
-                int64_t r = tp_pos_row(idx[j], inv);
-                o[r * g->cols + (idx[j] - r * g->bc)] = deq[code[j]];
-            }
-        } else {
-            memset(th->bv, 0, sizeof(float) * (size_t)g->totalk);
-            for (int64_t j = 0; j < k; j++) th->bv[idx[j]] = deq[code[j]];
-            tp_dct_inverse(plan, th->bv, th->bv, th->dtmp);
-            for (int64_t r = 0; r < g->br; r++)
-                memcpy(o + r * g->cols, th->bv + r * g->bc, sizeof(float) * (size_t)g->bc);
-        }
-    }
-}
-
 tp_status tp_decompress_tensor(const tp_sparse *s, const tp_codec_params *p, tp_codec_ws *ws, float *out,
                                tp_err *err) {
     const tp_block_geom *g = &s->geom;
@@ -315,7 +292,7 @@ tp_status tp_decompress_tensor(const tp_sparse *s, const tp_codec_params *p, tp_
 #pragma omp parallel num_threads(ws->nthreads) if (nb > 1)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        decompress_blocks(s, p, plan, &ws->th[t], out, nb * t / nt, nb * (t + 1) / nt);
+        blocks_out(s, p, plan, &ws->th[t], out, 0, nb * t / nt, nb * (t + 1) / nt);
     }
     return TP_OK;
 }
@@ -417,8 +394,8 @@ tp_status tp_decompress_model(const tp_update *u, const tp_layout *L, tp_codec_w
 #pragma omp parallel for num_threads(ws->nthreads) schedule(dynamic, 1)
         for (int o = shared; o < u->n; o++) {
             const tp_sparse *s = &u->t[order[o]];
-            decompress_blocks(s, &u->params, NULL, &ws->th[omp_get_thread_num()], out + L->tensors[order[o]].offset, 0,
-                              s->geom.nblocks);
+            blocks_out(s, &u->params, NULL, &ws->th[omp_get_thread_num()], out + L->tensors[order[o]].offset, 0, 0,
+                       s->geom.nblocks);
         }
     }
     free(order);
