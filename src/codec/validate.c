@@ -434,7 +434,7 @@ tp_status tp_payload_load(const char *path, const tp_payload_expect *exp, tp_pay
     size_t max = exp ? exp->max_bytes : 0;
     tp_err e = {0};
     if (!max && exp && exp->model && exp->params && tp_wire_max_bytes(exp->model, exp->params, &max, err))
-        return err ? err->code : TP_ERR_CONFIG;
+        return err->code;
     if (!max) max = (size_t)1 << 34;
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > max) {
@@ -451,7 +451,7 @@ tp_status tp_payload_load(const char *path, const tp_payload_expect *exp, tp_pay
         return tp_fail(err, TP_ERR_FORMAT, "%s: %s", tp_reject_name(TP_REJ_TOO_LARGE), e.msg);
     }
     if (st) {
-        if (err) *err = e;
+        *err = e;
         return st;
     }
     st = tp_payload_read(buf, len, exp, out, err);

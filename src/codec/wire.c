@@ -95,11 +95,8 @@ tp_status tp_model_parse_canonical(const char *s, tp_model_config *m, tp_err *er
     }
     if (*p) return tp_fail(err, TP_ERR_FORMAT, "model config: unexpected text after the last field");
     if (tp_model_config_validate(m, err)) {
-        if (err) {
-            tp_wrap(err, "model config");
-            err->code = TP_ERR_FORMAT;
-        }
-        return TP_ERR_FORMAT;
+        tp_wrap(err, "model config");
+        return err->code = TP_ERR_FORMAT;
     }
     char again[512];
     if (tp_model_canonical(m, again, sizeof again, err) || strcmp(again, s))

@@ -126,7 +126,7 @@ tp_status tp_remove_tree(const char *path, tp_err *err) {
             char child[4096];
             if (tp_path_join(child, sizeof child, path, e->d_name, err) || tp_remove_tree(child, err)) {
                 closedir(d);
-                return err ? err->code : TP_ERR_IO;
+                return err->code;
             }
         }
         closedir(d);

@@ -45,9 +45,9 @@ const char *tp_dtype_npy(tp_dtype dt) {
     return "?";
 }
 
-/* Adds context to a message; keeps the status even when the caller passed no tp_err. */
+/* Adds context to a message and returns st. */
 static tp_status wrap(tp_err *err, tp_status st, const char *what) {
-    if (err) tp_wrap(err, "%s", what);
+    tp_wrap(err, "%s", what);
     return st;
 }
 

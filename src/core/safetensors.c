@@ -228,7 +228,7 @@ tp_status tp_st_load(const char *path, size_t max_bytes, int max_tensors, tp_st_
     if ((st = tp_st_parse(out->bytes, out->len, max_tensors, &out->st, err))) {
         free(out->bytes);
         memset(out, 0, sizeof *out);
-        if (err) tp_wrap(err, "%s", path);
+        tp_wrap(err, "%s", path);
         return st;
     }
     return TP_OK;

@@ -326,7 +326,7 @@ static int on_list(void *vc, const xml_state *x, int end) {
         }
         if (!c->have_key || !c->have_size || !c->have_time) return list_fail(c, "an entry without Key, Size or LastModified");
         if (tp_store_list_add(c->out, c->key, c->key_len, c->size, c->mtime, c->err)) {
-            c->st = c->err ? c->err->code : TP_ERR_NOMEM;
+            c->st = c->err->code;
             return 1;
         }
         return 0;
