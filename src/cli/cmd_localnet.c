@@ -82,8 +82,8 @@ static int parse_adversary(ln_opts *o, const char *s) {
     if (len == 0 || len >= sizeof mode) return cli_usage(CMD, "--adversary expects MODE[:COUNT], got '%s'", s);
     memcpy(mode, s, len);
     mode[len] = 0;
-    tp_adversary adv;
-    if (tp_adversary_parse(mode, &adv) || adv == TP_ADV_NONE) {
+    tp_adversary_spec adv;
+    if (tp_adversary_parse(mode, &adv) || adv.mode == TP_ADV_NONE || adv.partner >= 0) {
         char list[256];
         tp_adversary_list(list, sizeof list);
         return cli_usage(CMD, "unknown adversary mode '%s' (modes: %s)", mode, list);
@@ -248,6 +248,9 @@ static int parse_args(int argc, char **argv, ln_opts *o) {
     if (adversaries > o->miners)
         return cli_usage(CMD, "--adversary asks for %" PRId64 " adversaries but there are only %" PRId64 " miners",
                          adversaries, o->miners);
+    for (int i = 0; i < o->n_adv; i++)
+        if (!strcmp(o->adv[i].mode, "sybil") && o->adv[i].count % 2)
+            return cli_usage(CMD, "--adversary sybil:%" PRId64 ": sybils come in pairs (an even count)", o->adv[i].count);
     if (o->n_stakes > o->validators)
         return cli_usage(CMD, "%d --stake values for %" PRId64 " validators", o->n_stakes, o->validators);
     for (int i = 0; i < o->n_faults; i++) {

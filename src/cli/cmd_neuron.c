@@ -42,7 +42,8 @@ static const char miner_usage[] =
     "  --state DIR        local state (model, optimizer, error feedback; default\n"
     "                     $TEMPLAR_HOME/state/NAME)\n"
     "  --adversary MODE   for testing validators: noise zero copy scale stale late garbage nan\n"
-    "                     free-rider wrong-data (default: honest)\n";
+    "                     free-rider wrong-data noisy-copy partial sybil@PARTNER_UID lazy-data,\n"
+    "                     or slow (honest, half the inner steps); default: honest\n";
 
 static const char validator_usage[] =
     "usage: templar validator --wallet NAME --chain URI --store URI [--config NAME|FILE] [--state DIR]\n"
@@ -61,7 +62,7 @@ static int run(const char *cmd, int argc, char **argv) {
                                          {"state", required_argument, 0, 'S'},  {"adversary", required_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     tp_node_opts o = {.config = "small", .log = stderr};
-    tp_adversary adv = TP_ADV_NONE;
+    tp_adversary_spec adv = {.mode = TP_ADV_NONE, .partner = -1};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -95,7 +96,7 @@ static int run(const char *cmd, int argc, char **argv) {
     int wait_fd = ln_wait_fd_from_env();
     if (wait_fd >= 0) o.on_wait = (tp_wait_hook){.fn = announce_wait, .ctx = &wait_fd};
     tp_err err = {0};
-    tp_status st = !is_miner ? tp_validator_run(&o, &err) : adv ? tp_adversary_run(&o, adv, &err) : tp_miner_run(&o, &err);
+    tp_status st = !is_miner ? tp_validator_run(&o, &err) : adv.mode ? tp_adversary_run(&o, &adv, &err) : tp_miner_run(&o, &err);
     if (st == TP_ERR_STOPPED) {
         fprintf(stderr, "templar %s: stopped\n", cmd);
         return 0;

@@ -1,6 +1,5 @@
 #include "core/sort.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,15 +22,9 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-double tp_lower_median(double *x, size_t n) {
+double tp_lower_quantile(double *x, size_t n, double q) {
     qsort(x, n, sizeof *x, cmp_double);
-    return x[(n - 1) / 2];
+    return x[(size_t)(q * (double)(n - 1))];
 }
 
-double tp_sign_test_p(int64_t k, int64_t n) {
-    if (n <= 0) return 1;
-    double p = 0;
-    for (int64_t i = k < 0 ? 0 : k; i <= n; i++)
-        p += exp(lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) - (double)n * log(2.0));
-    return p > 1 ? 1 : p;
-}
+double tp_lower_median(double *x, size_t n) { return tp_lower_quantile(x, n, 0.5); }

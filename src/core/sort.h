@@ -1,6 +1,5 @@
-/* Small statistics and ordering helpers, each written once: a stable sort for short arrays whose
- * order must not depend on the C library (every node orders peers the same way), the lower median,
- * and the one-sided sign test. */
+/* Small ordering helpers, each written once: a stable sort for short arrays whose order must not
+ * depend on the C library (every node orders peers the same way), and the lower median. */
 #ifndef TP_CORE_SORT_H
 #define TP_CORE_SORT_H
 
@@ -15,8 +14,7 @@ void tp_sort_stable(void *base, size_t n, size_t size, tp_cmp_fn cmp, void *ctx)
 
 /* The lower median of x[0..n) (for even n the lower of the two middle values); sorts x. n > 0. */
 double tp_lower_median(double *x, size_t n);
-
-/* One-sided sign test: P(X >= k) for X ~ Binomial(n, 1/2); 1 when n <= 0. */
-double tp_sign_test_p(int64_t k, int64_t n);
+/* The lower q-quantile (0 ≤ q ≤ 1): x[floor(q·(n − 1))] of x sorted; sorts x. n > 0. */
+double tp_lower_quantile(double *x, size_t n, double q);
 
 #endif

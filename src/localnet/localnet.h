@@ -43,6 +43,7 @@ typedef struct {
     int64_t uid;
     double stake;
     char adversary[LN_MODE_MAX]; /* miners: "" when honest */
+    int64_t partner;             /* a sybil's partner uid, else -1 */
     char hotkey[TP_HOTKEY_MAX + 1];
     char store[TP_CHAIN_URI_MAX]; /* --store URI of the neuron */
     pid_t pid;

@@ -209,7 +209,10 @@ tp_status ln_spawn(ln_net *net, ln_node *n, tp_err *err) {
     argv[k++] = "--store", argv[k++] = n->store;
     argv[k++] = "--config", argv[k++] = net->run_json;
     argv[k++] = "--state", argv[k++] = state;
-    if (n->adversary[0]) argv[k++] = "--adversary", argv[k++] = n->adversary;
+    char adv[LN_MODE_MAX + 32];
+    if (n->partner >= 0) snprintf(adv, sizeof adv, "%s@%lld", n->adversary, (long long)n->partner);
+    else snprintf(adv, sizeof adv, "%s", n->adversary);
+    if (n->adversary[0]) argv[k++] = "--adversary", argv[k++] = adv;
     argv[k] = NULL;
     spawn_req r = {.argv = argv, .envp = net->env, .log = log, .detach = 1};
     int pipefd[2] = {-1, -1};

@@ -193,6 +193,7 @@ static tp_status make_nodes(ln_net *net, tp_err *err) {
     for (int i = 0; i < n; i++) {
         ln_node *nd = &net->nodes[i];
         nd->uid = i;
+        nd->partner = -1;
         nd->last_window = -1;
         ln_wait_reader_init(&nd->wait, -1);
         if (i == 0) {
@@ -213,8 +214,12 @@ static tp_status make_nodes(ln_net *net, tp_err *err) {
     for (int a = 0; a < o->n_adv; a++) total += o->adv[a].count;
     int next = n - (int)total;
     for (int a = 0; a < o->n_adv; a++)
-        for (int64_t k = 0; k < o->adv[a].count; k++, next++)
-            snprintf(net->nodes[next].adversary, sizeof net->nodes[next].adversary, "%s", o->adv[a].mode);
+        for (int64_t k = 0; k < o->adv[a].count; k++, next++) {
+            ln_node *nd = &net->nodes[next];
+            snprintf(nd->adversary, sizeof nd->adversary, "%s", o->adv[a].mode);
+            /* Sybils come in pairs of neighbouring uids (their count is even). */
+            if (!strcmp(o->adv[a].mode, "sybil")) nd->partner = k % 2 ? next - 1 : next + 1;
+        }
     net->leader = 1;
     for (int i = 2; i <= o->validators; i++)
         if (net->nodes[i].stake > net->nodes[net->leader].stake) net->leader = i;

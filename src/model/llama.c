@@ -211,6 +211,23 @@ tp_status tp_llama_logits(tp_llama *m, const int32_t *tokens, int b, int t, cons
 
 int64_t tp_llama_last_target_count(const tp_llama *m) { return m->acts->n_targets; }
 
+void tp_llama_last_row_losses(const tp_llama *m, double *sum, int64_t *count) {
+    const tp_llama_acts *a = m->acts;
+    int V = m->cfg.vocab_size;
+    for (int r = 0; r < a->b; r++) {
+        sum[r] = 0;
+        count[r] = 0;
+        for (int p = 0; p < a->t; p++) {
+            int i = r * a->t + p;
+            if (a->targets[i] < 0) continue;
+            /* The probability may round to 0 in float: a huge but finite loss, as in the forward. */
+            float prob = a->logits[(size_t)i * V + a->targets[i]];
+            sum[r] -= log(prob > 1e-30f ? (double)prob : 1e-30);
+            count[r]++;
+        }
+    }
+}
+
 void tp_llama_backward(tp_llama *m) {
     const tp_model_config *c = &m->cfg;
     tp_llama_acts *a = m->acts;

@@ -42,6 +42,9 @@ tp_status tp_llama_logits(tp_llama *m, const int32_t *tokens, int b, int t, cons
 
 /* Number of targets that counted in the last forward. */
 int64_t tp_llama_last_target_count(const tp_llama *m);
+/* Per row of the last forward: the summed cross-entropy of its counted targets (sum[r]) and how many
+ * counted (count[r]); r < b. Computed from the probabilities the forward left. */
+void tp_llama_last_row_losses(const tp_llama *m, double *sum, int64_t *count);
 
 /* Matmul FLOPs of one training step (forward + backward) on b·t tokens. */
 double tp_llama_step_flops(const tp_model_config *c, int b, int t);

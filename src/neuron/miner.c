@@ -35,19 +35,17 @@ tp_status tp_miner_await(tp_miner *m, int64_t block, tp_err *err) {
 
 /* ---------------------------------------------------------------- training and the message */
 
-tp_status tp_miner_train(tp_miner *m, int64_t window, uint32_t data_uid, int steps, tp_err *err) {
+tp_status tp_miner_train_samples(tp_miner *m, const uint64_t *samples, int steps, tp_err *err) {
     tp_node *n = m->n;
     const tp_train_config *tc = &n->rc.cfg.train;
-    int B = tc->batch_size, T = n->rc.cfg.model.seq_len, S = n->rc.proto.inner_steps;
+    int B = tc->batch_size, T = n->rc.cfg.model.seq_len;
     size_t total = n->model->layout.total;
-    uint64_t ns = tp_shards_num_samples(n->shards, TP_SPLIT_TRAIN, T);
-    tp_status st = tp_sample_pool(data_uid, (uint64_t)window, ns, (uint64_t)S * B, m->pool, err);
-    if (st) return st;
     memcpy(m->theta0, n->model->params, total * sizeof(float));
     double t0 = tp_now(), sum = 0;
+    tp_status st = TP_OK;
     for (int s = 0; s < steps; s++) {
         for (int i = 0; !st && i < B; i++)
-            st = tp_shards_read_sample(n->shards, TP_SPLIT_TRAIN, T, m->pool[(size_t)s * B + i], m->batch + (size_t)i * T,
+            st = tp_shards_read_sample(n->shards, TP_SPLIT_TRAIN, T, samples[(size_t)s * B + i], m->batch + (size_t)i * T,
                                        err);
         tp_step_result r;
         double lr = tp_lr_at(tc, m->opt.step, INT64_MAX / 2);
@@ -64,6 +62,14 @@ tp_status tp_miner_train(tp_miner *m, int64_t window, uint32_t data_uid, int ste
     m->train_s += tp_now() - t0;
     m->tokens += (double)steps * B * T;
     return TP_OK;
+}
+
+tp_status tp_miner_train(tp_miner *m, int64_t window, uint32_t data_uid, int steps, tp_err *err) {
+    tp_node *n = m->n;
+    int B = n->rc.cfg.train.batch_size, T = n->rc.cfg.model.seq_len, S = n->rc.proto.inner_steps;
+    uint64_t ns = tp_shards_num_samples(n->shards, TP_SPLIT_TRAIN, T);
+    tp_status st = tp_sample_pool(data_uid, (uint64_t)window, ns, (uint64_t)S * B, m->pool, err);
+    return st ? st : tp_miner_train_samples(m, m->pool, steps, err);
 }
 
 tp_status tp_miner_compress_ef(tp_miner *m, tp_err *err) {

@@ -34,8 +34,10 @@ struct tp_miner {
 };
 
 /* Inner steps (steps of them) on the sample pool of data_uid for window W; leaves Δ = θ_start − θ_end
- * in m->delta and θ at θ_start. */
+ * in m->delta and θ at θ_start. m->pool holds that pool (the payload's sample digest). */
 tp_status tp_miner_train(tp_miner *m, int64_t window, uint32_t data_uid, int steps, tp_err *err);
+/* The same on given samples: step s uses samples[s·batch .. (s+1)·batch). */
+tp_status tp_miner_train_samples(tp_miner *m, const uint64_t *samples, int steps, tp_err *err);
 /* The honest message: error feedback of Δ, compressed into m->msg. */
 tp_status tp_miner_compress_ef(tp_miner *m, tp_err *err);
 /* m->msg as window W's signed payload (malloc'ed). */

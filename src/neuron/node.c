@@ -345,24 +345,61 @@ tp_status tp_node_adopt_peers(tp_node *n, int64_t window, tp_err *err) {
 
 /* ---------------------------------------------------------------- loss */
 
-tp_status tp_node_loss(tp_node *n, tp_split split, const uint64_t *samples, int count, double *loss, tp_err *err) {
+/* Runs θ over samples in batches of the model's capacity; each batch's forward is handed to `each`. */
+typedef void (*batch_fn)(tp_node *n, int first, int b, float loss, void *ctx);
+
+static tp_status forward_samples(tp_node *n, tp_split split, const uint64_t *samples, int count, batch_fn each,
+                                 void *ctx, tp_err *err) {
     int T = n->rc.cfg.model.seq_len, B = n->model->max_b;
     int32_t *tok = tp_malloc(sizeof(int32_t) * (size_t)B * (size_t)T, err);
     if (!tok) return err->code;
-    double sum = 0, targets = 0;
     tp_status st = TP_OK;
     for (int first = 0; !st && first < count; first += B) {
         int b = count - first < B ? count - first : B;
         for (int i = 0; !st && i < b; i++)
             st = tp_shards_read_sample(n->shards, split, T, samples[first + i], tok + (size_t)i * T, err);
         float l;
-        if (!st && !(st = tp_llama_forward(n->model, tok, b, T, n->eot, &l, err))) {
-            double cnt = (double)tp_llama_last_target_count(n->model);
-            sum += (double)l * cnt;
-            targets += cnt;
-        }
+        if (!st && !(st = tp_llama_forward(n->model, tok, b, T, n->eot, &l, err))) each(n, first, b, l, ctx);
     }
     free(tok);
-    *loss = targets > 0 ? sum / targets : 0;
+    return st;
+}
+
+typedef struct {
+    double sum, targets;
+} mean_acc;
+
+static void add_mean(tp_node *n, int first, int b, float loss, void *ctx) {
+    (void)first, (void)b;
+    mean_acc *a = ctx;
+    double cnt = (double)tp_llama_last_target_count(n->model);
+    a->sum += (double)loss * cnt;
+    a->targets += cnt;
+}
+
+tp_status tp_node_loss(tp_node *n, tp_split split, const uint64_t *samples, int count, double *loss, tp_err *err) {
+    mean_acc a = {0};
+    tp_status st = forward_samples(n, split, samples, count, add_mean, &a, err);
+    *loss = a.targets > 0 ? a.sum / a.targets : 0;
+    return st;
+}
+
+typedef struct {
+    double *sum;
+    int64_t *count; /* scratch, max_b */
+} rows_acc;
+
+static void add_rows(tp_node *n, int first, int b, float loss, void *ctx) {
+    (void)b, (void)loss;
+    rows_acc *a = ctx;
+    tp_llama_last_row_losses(n->model, a->sum + first, a->count);
+}
+
+tp_status tp_node_sample_losses(tp_node *n, tp_split split, const uint64_t *samples, int count, double *sum,
+                                tp_err *err) {
+    rows_acc a = {.sum = sum, .count = tp_malloc(sizeof(int64_t) * (size_t)n->model->max_b, err)};
+    if (!a.count) return err->code;
+    tp_status st = forward_samples(n, split, samples, count, add_rows, &a, err);
+    free(a.count);
     return st;
 }

@@ -141,5 +141,9 @@ tp_status tp_node_run_windows(tp_node *n, const tp_window_runner *r, int64_t nex
 void tp_node_log(tp_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Loss of θ on the given samples (rows of seq tokens) of a split. */
 tp_status tp_node_loss(tp_node *n, tp_split split, const uint64_t *samples, int count, double *loss, tp_err *err);
+/* Per sample: the summed loss of θ over its counted targets (sum[i]; the count is the same for every
+ * θ, so sums compare directly). */
+tp_status tp_node_sample_losses(tp_node *n, tp_split split, const uint64_t *samples, int count, double *sum,
+                                tp_err *err);
 
 #endif

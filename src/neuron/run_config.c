@@ -23,7 +23,8 @@ void tp_protocol_default(tp_protocol *p) {
     p->retention_windows = 12;
     p->heldout_batches = 2;
     p->weights_every = 2;
-    p->sign_alpha = 0.05;
+    p->gate_alpha = 1e-3;
+    p->gate_horizon = 1000;
     p->gather_peers = 20;
     p->reserve_peers = 10;
     p->burn_uid = 0;
@@ -49,7 +50,8 @@ tp_status tp_protocol_check(const tp_protocol *p, tp_err *err) {
     RANGE(retention_windows, 2, 1000000)
     RANGE(heldout_batches, 0, 100000)
     RANGE(weights_every, 1, 1000000)
-    RANGE(sign_alpha, 1e-12, 1)
+    RANGE(gate_alpha, 1e-12, 0.5)
+    RANGE(gate_horizon, 1, 1e12)
     RANGE(gather_peers, 1, 256)
     RANGE(reserve_peers, 0, 256)
     RANGE(burn_uid, 0, 1023)
@@ -88,7 +90,7 @@ static tp_status protocol_from_json(json_t *obj, tp_protocol *p, tp_err *err) {
         if (0) st = TP_OK;
         INT(inner_steps) NUM(outer_lr) NUM(ef_beta) NUM(eval_lr_factor) INT(eval_samples) INT(uids_per_window)
         INT(put_window_blocks) NUM(gather_timeout_s) INT(null_rounds) INT(checkpoint_frequency)
-        INT(retention_windows) INT(heldout_batches) INT(weights_every) NUM(sign_alpha) INT(gather_peers)
+        INT(retention_windows) INT(heldout_batches) INT(weights_every) NUM(gate_alpha) NUM(gate_horizon) INT(gather_peers)
         INT(reserve_peers) INT(burn_uid) NUM(burn_rate)
         else return tp_fail(err, TP_ERR_CONFIG, "unknown key protocol.%s", key);
 #undef INT
@@ -183,13 +185,13 @@ tp_status tp_run_config_save(const tp_run_config *rc, const char *path, tp_err *
     const tp_protocol *p = &rc->proto;
     const tp_codec_params *c = &rc->codec;
     json_t *proto = json_pack(
-        "{ss si sf sf sf si si si sf si si si si si sf si si si sf}", "run_version", p->run_version, "inner_steps",
+        "{ss si sf sf sf si si si sf si si si si si sf sf si si si sf}", "run_version", p->run_version, "inner_steps",
         p->inner_steps, "outer_lr", p->outer_lr, "ef_beta", p->ef_beta, "eval_lr_factor", p->eval_lr_factor,
         "eval_samples", p->eval_samples, "uids_per_window", p->uids_per_window, "put_window_blocks",
         p->put_window_blocks, "gather_timeout_s", p->gather_timeout_s, "null_rounds", p->null_rounds,
         "checkpoint_frequency", p->checkpoint_frequency, "retention_windows", p->retention_windows, "heldout_batches",
-        p->heldout_batches, "weights_every", p->weights_every, "sign_alpha", p->sign_alpha, "gather_peers",
-        p->gather_peers, "reserve_peers", p->reserve_peers, "burn_uid", p->burn_uid, "burn_rate", p->burn_rate);
+        p->heldout_batches, "weights_every", p->weights_every, "gate_alpha", p->gate_alpha, "gate_horizon",
+        p->gate_horizon, "gather_peers", p->gather_peers, "reserve_peers", p->reserve_peers, "burn_uid", p->burn_uid, "burn_rate", p->burn_rate);
     json_t *codec = json_pack("{si si si sf sb ss}", "chunk", c->target_chunk, "topk", c->topk, "bins", c->bins,
                               "range", (double)c->range, "dct", c->use_dct, "index_coding",
                               tp_index_coding_name(c->index_coding));

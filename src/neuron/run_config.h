@@ -33,8 +33,9 @@ typedef struct {
     int retention_windows;    /* writers delete their own objects older than this; 12 */
     int heldout_batches;      /* validators' held-out evaluation after each window (0: none); 2 */
     int weights_every;        /* validators set weights every this many windows; 2 */
-    double sign_alpha;        /* a miner earns weight once a one-sided sign test of its own-data
-                                 advantage over its evaluations has p <= this; 0.05 */
+    double gate_alpha;        /* the paying gate (gate.h): the chance that a miner without an own-data
+                                 advantage is ever paid; 1e-3 */
+    double gate_horizon;      /* over this many evaluations; 1000 */
     int gather_peers;         /* top tier of the peer list; 20 */
     int reserve_peers;        /* second tier; 10 */
     int burn_uid;             /* 0 */

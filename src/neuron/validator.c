@@ -31,6 +31,11 @@ void tp_vwindow_free(tp_vwindow *w) {
     free(w->res);
     free(w->finals);
     free(w->weights);
+    free(w->rand_s);
+    free(w->eval_own);
+    free(w->lb_rand);
+    free(w->eval_lb_own);
+    free(w->eval_la_rand);
     memset(w, 0, sizeof *w);
 }
 
@@ -115,7 +120,8 @@ static json_t *window_record(tp_validator *v, int64_t window, const tp_vwindow *
     json_t *evaluated = json_array(), *scores = uid_key_object(), *finals = uid_key_object(), *weights = NULL;
     for (int i = 0; i < w->n_res; i++) {
         json_array_append_new(evaluated, json_integer(w->res[i].uid));
-        set_uid(scores, w->res[i].uid, json_pack("[f f]", w->res[i].score, w->res[i].own_gain));
+        set_uid(scores, w->res[i].uid,
+                json_pack("[f f f f]", w->res[i].score, w->res[i].own_gain, w->res[i].z, v->m[w->res[i].uid].evidence));
     }
     for (int64_t u = 0; u < n->mg.n; u++)
         if (tp_validator_is_miner(v, u) && v->m[u].n_evals > 0) set_uid(finals, u, json_real(v->m[u].final));

@@ -93,70 +93,172 @@ static int choose(tp_validator *v, int64_t window, const tp_window_gather *g, in
     return nch;
 }
 
-typedef struct {
-    double *median;      /* per tensor */
-    uint64_t *pool;      /* a miner's whole pool */
-    uint64_t *rand_s, *own_s;
-    double lb_rand;      /* loss on the random samples before any update */
-} eval_scratch;
+/* Relative gain Σ(before − after) / Σ before over n samples, and the variance of that estimate (n
+ * times the sample variance of each sample's share). */
+static void gain_of(const double *before, const double *after, int n, double *gain, double *var) {
+    double tb = 0, g = 0, ss = 0;
+    for (int i = 0; i < n; i++) tb += before[i];
+    *gain = *var = 0;
+    if (!(tb > 0) || n < 2) return;
+    for (int i = 0; i < n; i++) g += (before[i] - after[i]) / tb;
+    for (int i = 0; i < n; i++) {
+        double c = (before[i] - after[i]) / tb - g / n;
+        ss += c * c;
+    }
+    *gain = g;
+    *var = n * ss / (n - 1);
+}
 
-/* Scores the update at g index i: applied alone, then θ restored. */
-static tp_status evaluate_one(tp_validator *v, int64_t window, const tp_window_gather *g, int i, eval_scratch *s,
-                              tp_eval_result *res, tp_err *err) {
+/* An update's own-data advantage on samples `own` (losses before: lb_own) against the window's random
+ * samples: fills own_gain, score, their standard errors and z. θ is left as it was. */
+static tp_status measure(tp_validator *v, const tp_update *u, const double *median, const uint64_t *own,
+                         const double *lb_own, int e, const tp_vwindow *w, double *la_rand, int rand_known,
+                         tp_eval_result *res, tp_err *err) {
     tp_node *n = v->n;
     const tp_protocol *p = &n->rc.proto;
-    int64_t u = g->uid[i];
-    int T = n->rc.cfg.model.seq_len, E = p->eval_samples;
-    uint64_t ns = tp_shards_num_samples(n->shards, TP_SPLIT_TRAIN, T);
-    uint64_t cnt = (uint64_t)p->inner_steps * n->rc.cfg.train.batch_size;
-    int e = E < (int)cnt ? E : (int)cnt;
-    double lb_own, la_own, la_rand;
-    /* Own samples: drawn from those the miner trained on this window (positions in its pool). */
-    tp_status st = tp_sample_pool((uint32_t)u, (uint64_t)window, ns, cnt, s->pool, err);
-    if (st || (st = tp_sample_pool_seeded(seed_of(v, "own", u, window), cnt, (uint64_t)e, s->own_s, err))) return st;
-    for (int k = 0; k < e; k++) s->own_s[k] = s->pool[s->own_s[k]];
     size_t bytes = n->model->layout.total * sizeof(float);
+    double *la_own = tp_malloc(sizeof(double) * (size_t)e, err);
+    if (!la_own) return err->code;
     memcpy(v->backup, n->model->params, bytes);
-    if (!(st = tp_node_loss(n, TP_SPLIT_TRAIN, s->own_s, e, &lb_own, err)) &&
-        !(st = apply_alone(v, &g->payload[i].update, s->median, p->outer_lr * p->eval_lr_factor, err)) &&
-        !(st = tp_node_loss(n, TP_SPLIT_TRAIN, s->own_s, e, &la_own, err)))
-        st = tp_node_loss(n, TP_SPLIT_TRAIN, s->rand_s, E, &la_rand, err);
+    tp_status st = apply_alone(v, u, median, p->outer_lr * p->eval_lr_factor, err);
+    if (!st) st = tp_node_sample_losses(n, TP_SPLIT_TRAIN, own, e, la_own, err);
+    if (!st && !rand_known) st = tp_node_sample_losses(n, TP_SPLIT_TRAIN, w->rand_s, w->eval_n, la_rand, err);
     memcpy(n->model->params, v->backup, bytes);
-    if (st) return st;
-    res->uid = u;
-    res->score = s->lb_rand > 0 ? (s->lb_rand - la_rand) / s->lb_rand : 0;
-    res->own_gain = lb_own > 0 ? (lb_own - la_own) / lb_own : 0;
-    if (!isfinite(res->score)) res->score = -1;
-    if (!isfinite(res->own_gain)) res->own_gain = -1;
+    double var_own, var_rand;
+    gain_of(lb_own, la_own, e, &res->own_gain, &var_own);
+    gain_of(w->lb_rand, la_rand, w->eval_n, &res->score, &var_rand);
+    free(la_own);
+    double se = sqrt(var_own + var_rand);
+    res->score_se = sqrt(var_rand);
+    res->z = se > 0 ? (res->own_gain - res->score) / se : 0;
+    res->df = (e < w->eval_n ? e : w->eval_n) - 1;
+    if (!isfinite(res->score) || !isfinite(res->own_gain) || !isfinite(res->z)) {
+        res->score = res->own_gain = -1;
+        res->z = 0;
+    }
+    return st;
+}
+
+/* Scores the update at g index i into result slot r: its own samples are drawn from those it trained
+ * on this window (positions in its pool), then measured. */
+static tp_status evaluate_one(tp_validator *v, int64_t window, tp_vwindow *w, int i, int r, const double *median,
+                              uint64_t *pool, tp_err *err) {
+    tp_node *n = v->n;
+    const tp_protocol *p = &n->rc.proto;
+    int64_t u = w->g.uid[i];
+    uint64_t ns = tp_shards_num_samples(n->shards, TP_SPLIT_TRAIN, n->rc.cfg.model.seq_len);
+    uint64_t cnt = (uint64_t)p->inner_steps * n->rc.cfg.train.batch_size;
+    int e = w->eval_own_n;
+    uint64_t *own = w->eval_own + (size_t)r * e;
+    double *lb_own = w->eval_lb_own + (size_t)r * e;
+    tp_status st = tp_sample_pool((uint32_t)u, (uint64_t)window, ns, cnt, pool, err);
+    if (st || (st = tp_sample_pool_seeded(seed_of(v, "own", u, window), cnt, (uint64_t)e, own, err))) return st;
+    for (int k = 0; k < e; k++) own[k] = pool[own[k]];
+    if ((st = tp_node_sample_losses(n, TP_SPLIT_TRAIN, own, e, lb_own, err))) return st;
+    w->res[r].uid = u;
+    w->res[r].slot = i;
+    return measure(v, &w->g.payload[i].update, median, own, lb_own, e, w, w->eval_la_rand + (size_t)r * w->eval_n, 0,
+                   &w->res[r], err);
+}
+
+/* The per-window buffers of the evaluation: the random samples and their losses, and per evaluated
+ * miner its own samples and losses (kept for the shared-work check). */
+static tp_status eval_buffers(tp_validator *v, tp_vwindow *w, tp_err *err) {
+    const tp_protocol *p = &v->n->rc.proto;
+    int E = p->eval_samples, cap = w->g.n + 1;
+    int pool = p->inner_steps * v->n->rc.cfg.train.batch_size;
+    void **bufs[] = {(void **)&w->rand_s, (void **)&w->lb_rand, (void **)&w->eval_own, (void **)&w->eval_lb_own,
+                     (void **)&w->eval_la_rand};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) { /* an earlier try of this window's judge */
+        free(*bufs[i]);
+        *bufs[i] = NULL;
+    }
+    w->eval_n = E;
+    w->eval_own_n = E < pool ? E : pool;
+    size_t R = (size_t)w->eval_n, O = (size_t)w->eval_own_n;
+    if (!(w->rand_s = tp_malloc(sizeof(uint64_t) * R, err)) || !(w->lb_rand = tp_malloc(sizeof(double) * R, err)) ||
+        !(w->eval_own = tp_malloc(sizeof(uint64_t) * (size_t)cap * O, err)) ||
+        !(w->eval_lb_own = tp_malloc(sizeof(double) * (size_t)cap * O, err)) ||
+        !(w->eval_la_rand = tp_malloc(sizeof(double) * (size_t)cap * R, err)))
+        return err->code;
     return TP_OK;
 }
 
 tp_status tp_vphase_evaluate(tp_validator *v, int64_t window, tp_vwindow *w, tp_err *err) {
     tp_node *n = v->n;
     const tp_protocol *p = &n->rc.proto;
-    int T = n->rc.cfg.model.seq_len, E = p->eval_samples;
-    eval_scratch s = {0};
     w->n_res = 0;
-    tp_status st = TP_OK;
-    if (!(s.median = tp_malloc(sizeof(double) * (size_t)n->model->layout.n_tensors, err)) ||
-        !(s.pool = tp_malloc(sizeof(uint64_t) * (size_t)p->inner_steps * n->rc.cfg.train.batch_size, err)) ||
-        !(s.rand_s = tp_malloc(sizeof(uint64_t) * (size_t)E, err)) ||
-        !(s.own_s = tp_malloc(sizeof(uint64_t) * (size_t)E, err)))
-        st = err->code;
+    uint64_t ns = tp_shards_num_samples(n->shards, TP_SPLIT_TRAIN, n->rc.cfg.model.seq_len);
+    double *median = tp_malloc(sizeof(double) * (size_t)n->model->layout.n_tensors, err);
+    uint64_t *pool = median ? tp_malloc(sizeof(uint64_t) * (size_t)p->inner_steps * n->rc.cfg.train.batch_size, err) : NULL;
+    tp_status st = pool ? eval_buffers(v, w, err) : err->code;
     /* The window's random samples: the pool of a pseudo-uid no miner holds. */
-    uint64_t ns = tp_shards_num_samples(n->shards, TP_SPLIT_TRAIN, T);
-    if (!st) st = median_norms(v, w, s.median, err);
-    if (!st) st = tp_sample_pool_seeded(seed_of(v, "random", -1, window), ns, (uint64_t)E, s.rand_s, err);
-    if (!st) st = tp_node_loss(n, TP_SPLIT_TRAIN, s.rand_s, E, &s.lb_rand, err);
+    if (!st) st = median_norms(v, w, median, err);
+    if (!st) st = tp_sample_pool_seeded(seed_of(v, "random", -1, window), ns, (uint64_t)w->eval_n, w->rand_s, err);
+    if (!st) st = tp_node_sample_losses(n, TP_SPLIT_TRAIN, w->rand_s, w->eval_n, w->lb_rand, err);
     int chosen[TP_CHAIN_MAX_UIDS], nch = st ? 0 : choose(v, window, &w->g, chosen);
     for (int c = 0; !st && c < nch; c++)
-        if (!(st = evaluate_one(v, window, &w->g, chosen[c], &s, &w->res[w->n_res], err))) w->n_res++;
-    if (st) w->n_res = 0;
-    free(s.median);
-    free(s.pool);
-    free(s.rand_s);
-    free(s.own_s);
+        if (!(st = evaluate_one(v, window, w, chosen[c], w->n_res, median, pool, err))) w->n_res++;
+    if (!st) st = tp_veval_shared_work(v, w, median, err);
+    if (st) w->n_res = w->n_shared = 0;
+    free(median);
+    free(pool);
     return st;
+}
+
+/* ---------------------------------------------------------------- shared work (sybils) */
+
+/* Share of common in-block positions over the tensors where a message picks fewer positions than the
+ * block has (where every message holds every position, sharing them says nothing). */
+static double selected_overlap(const tp_update *a, const tp_update *b) {
+    int64_t common = 0, total = 0;
+    for (int t = 0; t < a->n && t < b->n; t++) {
+        const tp_sparse *x = &a->t[t], *y = &b->t[t];
+        if (x->k >= x->geom.totalk || x->k != y->k || x->geom.nblocks != y->geom.nblocks) continue;
+        for (int64_t blk = 0; blk < x->geom.nblocks; blk++) {
+            const uint16_t *p = x->idx + blk * x->k, *q = y->idx + blk * y->k;
+            for (int64_t i = 0, j = 0; i < x->k && j < y->k;) {
+                if (p[i] == q[j]) common++, i++, j++;
+                else if (p[i] < q[j]) i++;
+                else j++;
+            }
+            total += x->k;
+        }
+    }
+    return total ? (double)common / (double)total : 1;
+}
+
+/* Evaluated miner a's update on evaluated miner b's own samples: z of its advantage there. */
+static tp_status cross_z(tp_validator *v, tp_vwindow *w, const double *median, int a, int b, double *z,
+                         tp_err *err) {
+    int e = w->eval_own_n;
+    tp_eval_result r = {0};
+    tp_status st = measure(v, &w->g.payload[w->res[a].slot].update, median, w->eval_own + (size_t)b * e,
+                           w->eval_lb_own + (size_t)b * e, e, w, w->eval_la_rand + (size_t)a * w->eval_n, 1, &r, err);
+    *z = r.z;
+    return st;
+}
+
+tp_status tp_veval_shared_work(tp_validator *v, tp_vwindow *w, const double *median, tp_err *err) {
+    w->n_shared = 0;
+    for (int a = 0; a < w->n_res; a++)
+        for (int b = a + 1; b < w->n_res; b++) {
+            const tp_update *ua = &w->g.payload[w->res[a].slot].update, *ub = &w->g.payload[w->res[b].slot].update;
+            /* Two halves of one update select disjoint positions; independent miners share some. */
+            if (selected_overlap(ua, ub) > TP_SHARED_OVERLAP_MAX || w->res[a].score <= 0 || w->res[b].score <= 0)
+                continue;
+            double zab, zba;
+            tp_status st = cross_z(v, w, median, a, b, &zab, err);
+            if (!st) st = cross_z(v, w, median, b, a, &zba, err);
+            if (st) return st;
+            if (!(zab > 0 && zba > 0 && zab + zba >= TP_SHARED_Z) || w->n_shared >= TP_VWINDOW_MAX_SHARED) continue;
+            w->shared[w->n_shared][0] = w->res[a].uid;
+            w->shared[w->n_shared++][1] = w->res[b].uid;
+            tp_node_log(v->n, "uid %lld and uid %lld share one miner's work (disjoint positions; each update has an "
+                        "advantage on the other's samples: z %.1f, %.1f)", (long long)w->res[a].uid,
+                        (long long)w->res[b].uid, zab, zba);
+        }
+    return TP_OK;
 }
 
 tp_status tp_vphase_heldout(tp_validator *v, tp_vwindow *w, tp_err *err) {

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/sort.h"
+#include "neuron/gate.h"
 #include "neuron/overlap.h"
 #include "neuron/sync_score.h"
 #include "neuron/validator_phases.h"
@@ -29,36 +30,57 @@ int tp_validator_is_miner(const tp_validator *v, int64_t u) {
 
 /* Positive scores are compared at the resolution of the window's median positive score: finer
  * differences between miners are evaluation noise, so those miners tie (share a rank). Harm (a
- * negative score) always ranks below. */
-static tp_status tie_noise(double *sc, int n, tp_err *err) {
-    double *pos = tp_malloc(sizeof(double) * (size_t)(n + 1), err);
+ * negative score) always ranks below. sc[] are scores told from zero (tp_gate_score). */
+static void tie_noise(double *sc, int n, double median_positive) {
+    for (int i = 0; median_positive > 0 && i < n; i++)
+        sc[i] = sc[i] > 0 ? round(sc[i] / median_positive) : sc[i] / median_positive;
+}
+
+/* The window's median positive score (0 when none helped), of scores told from zero. */
+static tp_status median_positive(const tp_vwindow *w, double *out, tp_err *err) {
+    double *pos = tp_malloc(sizeof(double) * (size_t)(w->n_res + 1), err);
     if (!pos) return err->code;
     int np = 0;
-    for (int i = 0; i < n; i++)
-        if (sc[i] > 0) pos[np++] = sc[i];
-    double q = np ? tp_lower_median(pos, (size_t)np) : 0;
-    for (int i = 0; q > 0 && i < n; i++) sc[i] = sc[i] > 0 ? round(sc[i] / q) : sc[i] / q;
+    for (int i = 0; i < w->n_res; i++) {
+        double s = tp_gate_score(w->res[i].score, w->res[i].score_se);
+        if (s > 0) pos[np++] = s;
+    }
+    *out = np ? tp_lower_median(pos, (size_t)np) : 0;
     free(pos);
     return TP_OK;
+}
+
+/* One evaluation's marks on a miner: the binary moving average, the paying gate's evidence (against
+ * the window's median positive score). */
+static void mark_evaluation(const tp_gate_params *gp, tp_vminer *x, int64_t window, const tp_eval_result *r,
+                            double med) {
+    int ind = r->own_gain > r->score ? 1 : -1, strike;
+    double y = tp_gate_scaled_z(r->z, r->df);
+    x->binary_ma = (1 - BINARY_MA_RATE) * x->binary_ma + BINARY_MA_RATE * ind;
+    x->n_evals++;
+    x->n_pos += ind > 0;
+    x->last_eval = window;
+    x->evidence = tp_gate_update(gp, x->evidence, y, x->last_z, tp_gate_helps(gp, r->score, r->score_se, med), &strike);
+    x->strikes += strike;
+    x->last_z = y;
 }
 
 tp_status tp_vjudge_rate(tp_validator *v, tp_vminer *m, int64_t window, const tp_vwindow *w, tp_err *err) {
     int n = w->n_res;
     if (n == 0) return TP_OK;
-    tp_rating *rt = tp_malloc(sizeof *rt * (size_t)n, err);
+    tp_gate_params gp = tp_gate_defaults(v->n->rc.proto.gate_alpha, v->n->rc.proto.gate_horizon);
+    double med = 0;
+    tp_status st = median_positive(w, &med, err);
+    tp_rating *rt = st ? NULL : tp_malloc(sizeof *rt * (size_t)n, err);
     double *sc = rt ? tp_malloc(sizeof *sc * (size_t)n, err) : NULL;
-    tp_status st = sc ? TP_OK : err->code;
+    if (!sc) st = err->code;
     for (int i = 0; !st && i < n; i++) {
         tp_vminer *x = &m[w->res[i].uid];
-        int ind = w->res[i].own_gain > w->res[i].score ? 1 : -1;
+        mark_evaluation(&gp, x, window, &w->res[i], med);
         rt[i] = x->rating;
-        sc[i] = w->res[i].score;
-        x->binary_ma = (1 - BINARY_MA_RATE) * x->binary_ma + BINARY_MA_RATE * ind;
-        x->n_evals++;
-        x->n_pos += ind > 0;
-        x->last_eval = window;
+        sc[i] = tp_gate_score(w->res[i].score, w->res[i].score_se);
     }
-    if (!st) st = tie_noise(sc, n, err);
+    if (!st) tie_noise(sc, n, med);
     if (!st) st = tp_openskill_rate(&v->os, rt, sc, n, err);
     for (int i = 0; !st && i < n; i++) {
         tp_vminer *x = &m[w->res[i].uid];
@@ -137,6 +159,9 @@ tp_status tp_vjudge_copies(tp_validator *v, tp_vminer *m, int64_t window, const 
                         (long long)g->uid[later], (long long)g->uid[later == a ? b : a], ov);
             punish_copy(v, &m[g->uid[later]], window, vd);
         }
+    /* One miner's work on two uids: both are that miner, both are excluded. */
+    for (int i = 0; i < w->n_shared; i++)
+        for (int j = 0; j < 2; j++) punish_copy(v, &m[w->shared[i][j]], window, tp_copy_penalty_for(1.0));
     return TP_OK;
 }
 
@@ -177,10 +202,10 @@ tp_status tp_vphase_judge(tp_validator *v, int64_t window, tp_vwindow *w, tp_err
 
 /* ---------------------------------------------------------------- weights */
 
-/* A miner earns weight only with a confident own-data advantage over its evaluation history. */
-static int confident(const tp_validator *v, int64_t u) {
-    const tp_vminer *m = &v->m[u];
-    return m->n_evals > 0 && tp_sign_test_p(m->n_pos, m->n_evals) <= v->n->rc.proto.sign_alpha;
+/* A miner earns weight only while the paying gate is open (gate.h). */
+static int gate_open(const tp_validator *v, int64_t u) {
+    tp_gate_params gp = tp_gate_defaults(v->n->rc.proto.gate_alpha, v->n->rc.proto.gate_horizon);
+    return tp_gate_open(&gp, v->m[u].evidence);
 }
 
 static tp_status set_weights(tp_validator *v, int64_t window, const double *weights) {
@@ -203,7 +228,7 @@ tp_status tp_vphase_weights(tp_validator *v, int64_t window, tp_vwindow *w, tp_e
     tp_node *n = v->n;
     const tp_protocol *p = &n->rc.proto;
     for (int64_t u = 0; u < n->mg.n; u++)
-        w->finals[u] = tp_validator_is_miner(v, u) && confident(v, u) && v->m[u].quarantine_until <= window
+        w->finals[u] = tp_validator_is_miner(v, u) && gate_open(v, u) && v->m[u].quarantine_until <= window
                            ? v->m[u].final
                            : 0;
     tp_weight_params wp = tp_weight_defaults();

@@ -36,9 +36,20 @@ typedef struct {
 
 typedef struct {
     int64_t uid;
+    int slot;        /* its index in the gather */
     double score;    /* relative loss gain on the window's random samples */
+    double score_se; /* its standard error */
     double own_gain; /* relative loss gain on the miner's own samples */
+    double z;        /* the own-data advantage own_gain − score in standard errors of this evaluation */
+    int df;          /* degrees of freedom of z: the fewer samples of the two sides, minus one */
 } tp_eval_result;
+
+/* Two evaluated updates that select disjoint positions (two halves of one update; independent miners
+ * share about k/totalk of them and more) and each show an advantage on the other's samples (z > 0,
+ * TP_SHARED_Z together) carry one miner's work on two uids. */
+#define TP_SHARED_OVERLAP_MAX 0.002
+#define TP_SHARED_Z 2.0
+#define TP_VWINDOW_MAX_SHARED 64
 
 /* What one window's phases found. Free with tp_vwindow_free. */
 typedef struct {
@@ -49,6 +60,12 @@ typedef struct {
     tp_fingerprint *fps;    /* g.n: each miner's debug-(W−1), .samples NULL when none */
     tp_eval_result *res;    /* g.n slots */
     int n_res;
+    /* the evaluation's samples: the window's random ones, and each evaluated miner's own (by result) */
+    int eval_n, eval_own_n;
+    uint64_t *rand_s, *eval_own;
+    double *lb_rand, *eval_lb_own, *eval_la_rand; /* per-sample losses before (lb) and after (la) */
+    int64_t shared[TP_VWINDOW_MAX_SHARED][2];     /* uid pairs that share one miner's work */
+    int n_shared;
     double *finals, *weights; /* per uid (mg.n) */
     int weights_due;        /* weights were set on chain this window */
     char fingerprint[2 * TP_FP_HASH_BYTES + 1];
@@ -66,6 +83,8 @@ int tp_validator_is_miner(const tp_validator *v, int64_t u);
 tp_status tp_vphase_gather(tp_validator *v, int64_t window, tp_vwindow *w, tp_err *err);
 /* Evaluates up to uids_per_window miners with a valid upload into w->res; θ is left as it was. */
 tp_status tp_vphase_evaluate(tp_validator *v, int64_t window, tp_vwindow *w, tp_err *err);
+/* The shared-work check over the evaluated updates (after tp_vphase_evaluate measured them). */
+tp_status tp_veval_shared_work(tp_validator *v, tp_vwindow *w, const double *median, tp_err *err);
 /* evaluate (when the window is past the null rounds), rate, penalties, copies, sync. All or nothing. */
 tp_status tp_vphase_judge(tp_validator *v, int64_t window, tp_vwindow *w, tp_err *err);
 /* The parts of judge, on the miner states m (v->m or a scratch copy). */

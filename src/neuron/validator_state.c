@@ -1,9 +1,11 @@
 #include "neuron/validator_state.h"
 
-#include "core/alloc.h"
+#include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/alloc.h"
 
 struct tp_vstate {
     sqlite3 *db;
@@ -14,6 +16,7 @@ void tp_vminer_reset(tp_vminer *m, const tp_openskill_params *p) {
     m->rating = tp_rating_new(p);
     m->sync = 1;
     m->last_eval = -1;
+    m->last_z = NAN;
 }
 
 static tp_status db_fail(sqlite3 *db, const char *what, tp_err *err) {
@@ -23,8 +26,27 @@ static tp_status db_fail(sqlite3 *db, const char *what, tp_err *err) {
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS miners(uid INTEGER PRIMARY KEY, mu REAL, sigma REAL, binary_ma REAL, final REAL,"
-    " sync REAL, n_evals INTEGER, n_pos INTEGER, last_eval INTEGER, inactive INTEGER, quarantine_until INTEGER);"
+    " sync REAL, n_evals INTEGER, n_pos INTEGER, last_eval INTEGER, inactive INTEGER, quarantine_until INTEGER,"
+    " evidence REAL DEFAULT 0, strikes INTEGER DEFAULT 0, last_z REAL);"
     "CREATE TABLE IF NOT EXISTS sync(id INTEGER PRIMARY KEY, prev BLOB, ema BLOB);";
+
+/* A state written before the paying gate kept evidence: its miners start with none. */
+static tp_status add_gate_columns(tp_vstate *s, tp_err *err) {
+    sqlite3_stmt *st;
+    int have = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM pragma_table_info('miners') WHERE name = 'evidence'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_fail(s->db, "reading the schema", err);
+    have = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!have && sqlite3_exec(s->db,
+                              "ALTER TABLE miners ADD COLUMN evidence REAL DEFAULT 0;"
+                              "ALTER TABLE miners ADD COLUMN strikes INTEGER DEFAULT 0;"
+                              "ALTER TABLE miners ADD COLUMN last_z REAL;",
+                              NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(s->db, "adding the gate's columns", err);
+    return TP_OK;
+}
 
 tp_status tp_vstate_open(const char *path, tp_vstate **out, tp_err *err) {
     *out = NULL;
@@ -41,6 +63,10 @@ tp_status tp_vstate_open(const char *path, tp_vstate **out, tp_err *err) {
         tp_status st = db_fail(s->db, path, err);
         tp_vstate_close(s);
         return st;
+    }
+    if (add_gate_columns(s, err)) {
+        tp_vstate_close(s);
+        return err->code;
     }
     *out = s;
     return TP_OK;
@@ -63,7 +89,7 @@ tp_status tp_vstate_load(tp_vstate *s, int64_t *last_window, tp_vminer *miners, 
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(s->db,
                            "SELECT uid, mu, sigma, binary_ma, final, sync, n_evals, n_pos, last_eval, inactive,"
-                           " quarantine_until FROM miners",
+                           " quarantine_until, evidence, strikes, last_z FROM miners",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(s->db, "reading", err);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -80,6 +106,10 @@ tp_status tp_vstate_load(tp_vstate *s, int64_t *last_window, tp_vminer *miners, 
         m->last_eval = sqlite3_column_int64(st, 8);
         m->inactive = sqlite3_column_int64(st, 9);
         m->quarantine_until = sqlite3_column_int64(st, 10);
+        m->evidence = sqlite3_column_double(st, 11);
+        m->strikes = sqlite3_column_int64(st, 12);
+        /* NaN is stored as NULL: no evaluation yet. */
+        m->last_z = sqlite3_column_type(st, 13) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 13);
     }
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(s->db, "SELECT prev, ema FROM sync WHERE id = 0", -1, &st, NULL) != SQLITE_OK)
@@ -99,7 +129,7 @@ tp_status tp_vstate_save(tp_vstate *s, int64_t last_window, const tp_vminer *min
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return db_fail(s->db, "writing", err);
     sqlite3_stmt *st = NULL;
     int ok = sqlite3_prepare_v2(s->db,
-                                "INSERT OR REPLACE INTO miners VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st,
+                                "INSERT OR REPLACE INTO miners VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &st,
                                 NULL) == SQLITE_OK;
     for (int64_t u = 0; ok && u < n_uids; u++) {
         const tp_vminer *m = &miners[u];
@@ -115,6 +145,10 @@ tp_status tp_vstate_save(tp_vstate *s, int64_t last_window, const tp_vminer *min
         sqlite3_bind_int64(st, 9, m->last_eval);
         sqlite3_bind_int64(st, 10, m->inactive);
         sqlite3_bind_int64(st, 11, m->quarantine_until);
+        sqlite3_bind_double(st, 12, m->evidence);
+        sqlite3_bind_int64(st, 13, m->strikes);
+        if (isnan(m->last_z)) sqlite3_bind_null(st, 14);
+        else sqlite3_bind_double(st, 14, m->last_z);
         ok = sqlite3_step(st) == SQLITE_DONE;
     }
     sqlite3_finalize(st);

@@ -16,6 +16,9 @@ typedef struct {
     double sync;       /* last sync score (1 until measured) */
     int64_t n_evals;   /* Gauntlet evaluations */
     int64_t n_pos;     /* of which the own-data advantage was positive */
+    double evidence;   /* the paying gate's evidence against "no own-data advantage", in nats (gate.h) */
+    double last_z;     /* the gate's scaled z of the last evaluation; NaN before the first */
+    int64_t strikes;   /* evaluations whose update did not help (each restarts the evidence) */
     int64_t last_eval; /* window of the last evaluation, −1 never */
     int64_t inactive;  /* consecutive windows without a valid upload */
     int64_t quarantine_until; /* excluded from weights and peers before this window */

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "neuron/peers.h"
-#include "core/sort.h"
 
 Test(peers, build_and_round_trip) {
     int64_t ranked[] = {7, 3}, fill[] = {1, 2, 4};
@@ -38,13 +37,4 @@ Test(peers, malformed) {
         cr_assert_eq(tp_peers_parse(bad[i], strlen(bad[i]), 16, &pl, &err), TP_ERR_FORMAT, "accepted #%zu", i);
         cr_assert_eq(pl.n_gather + pl.n_reserve, 0);
     }
-}
-
-Test(peers, sign_test) {
-    /* P(X >= k) for X ~ Bin(n, 1/2), against exact fractions. */
-    cr_assert_float_eq(tp_sign_test_p(5, 5), 1.0 / 32, 1e-12);
-    cr_assert_float_eq(tp_sign_test_p(9, 10), 11.0 / 1024, 1e-12);
-    cr_assert_float_eq(tp_sign_test_p(0, 7), 1.0, 1e-12);
-    cr_assert_float_eq(tp_sign_test_p(3, 4), 5.0 / 16, 1e-12);
-    cr_assert_eq(tp_sign_test_p(0, 0), 1.0);
 }
