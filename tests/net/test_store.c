@@ -227,12 +227,16 @@ static void contract_too_big(backend *b) {
     snprintf(path, sizeof path, "%s/big.out", b->tmp);
     tp_err err;
     tp_fetch why;
-    double t0 = tp_now();
     cr_assert_neq(tp_store_get_file(s, "big", MB, path, NULL, &why, &err), TP_OK);
-    double dt = tp_now() - t0;
     cr_assert_eq(why, TP_FETCH_TOO_BIG, "%s", err.msg);
     cr_assert(strstr(err.msg, "limit"), "%s", err.msg);
-    cr_assert(dt < 1.0, "refusing took %.2f s: was the body downloaded?", dt);
+    /* Refused from the announced size: at most the limit's worth of the body crossed the network. */
+    tp_gather_item one = {.store = s, .key = "big"};
+    tp_gather_opts go = {.timeout_s = 30, .max_bytes = MB};
+    cr_assert_eq(tp_store_gather(&one, 1, &go, &err), TP_OK, "%s", err.msg);
+    cr_assert_eq(one.status, TP_FETCH_TOO_BIG);
+    cr_assert(one.received <= MB, "%llu bytes of a refused object were read", (unsigned long long)one.received);
+    tp_gather_free(&one, 1);
     cr_assert(!exists(path));
     cr_assert_eq(count_files_containing(b->tmp, "big.out"), 0, "a refused get left a temporary file");
     uint8_t *got;
@@ -299,9 +303,7 @@ static void contract_gather32(backend *b) {
     }
     tp_gather_opts o = {.timeout_s = 30, .max_bytes = SZ};
     tp_err err;
-    double t0 = tp_now();
     cr_assert_eq(tp_store_gather(it, N, &o, &err), TP_OK, "%s", err.msg);
-    double dt = tp_now() - t0;
     for (int i = 0; i < N; i++) {
         cr_assert_eq(it[i].status, TP_FETCH_OK, "%s: %s", keys[i], it[i].msg);
         cr_assert_eq(it[i].attempts, 1);
@@ -316,7 +318,6 @@ static void contract_gather32(backend *b) {
             cr_assert(it[i].len == SZ && !memcmp(it[i].data, data[i], SZ), "%s differs", keys[i]);
         }
     }
-    cr_assert(dt < 10, "gather of 32 x 256 KiB took %.1f s", dt);
     tp_gather_free(it, N);
     tp_store_close(s);
 }
@@ -392,7 +393,8 @@ Test(store_s3, server_killed_during_gather, .timeout = 60) {
     double dt = tp_now() - t0;
     pthread_join(th, NULL);
     cr_assert(k.killed);
-    cr_assert(dt < o.timeout_s + 0.5, "gather overran its deadline: %.2f s", dt);
+    /* The deadline ended the retries (slack for a loaded machine: no timing luck either way). */
+    cr_assert(dt < o.timeout_s + 5, "gather overran its deadline: %.2f s", dt);
     int failed = 0, exhausted = 0;
     for (int i = 0; i < N; i++) {
         if (it[i].status == TP_FETCH_OK) {
@@ -435,8 +437,10 @@ Test(store_s3, hung_server_deadline, .timeout = 60) {
     cr_assert_eq(tp_store_gather(it, 2, &o, &err), TP_OK, "%s", err.msg);
     double dt = tp_now() - t0;
     kill(b.srv.pid, SIGCONT);
-    /* The deadline itself, plus slack for a loaded test machine. */
-    cr_assert(dt < o.timeout_s + 1.0, "the gather took %.2f s with a 1.5 s deadline", dt);
+    /* Without the deadline each request would hang for the store's 30 s low-speed limit; what this
+     * checks is that the deadline cut that short, with any slack a loaded machine needs (no timing
+     * luck: a busy core only adds scheduling delay, never 28 s). */
+    cr_assert(dt < 15.0, "the gather took %.2f s with a 1.5 s deadline (a request alone would hang 30 s)", dt);
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(it[i].status, TP_FETCH_ERROR);
         cr_assert(strstr(it[i].msg, "deadline") || strstr(it[i].msg, "timed out") || strstr(it[i].msg, "Timeout"),
@@ -466,7 +470,7 @@ Test(store_s3, retries_are_bounded_for_sync_calls) {
     cr_assert_neq(tp_store_get(s, "k", 10, &d, &n, NULL, &why, &err), TP_OK);
     cr_assert_eq(why, TP_FETCH_ERROR);
     cr_assert(strstr(err.msg, "after 3 attempts"), "%s", err.msg);
-    cr_assert(tp_now() - t0 < 2, "retries took too long");
+    cr_assert(tp_now() - t0 < 10, "3 attempts 0.05 s apart took %.1f s", tp_now() - t0);
     cr_assert_neq(tp_store_put(s, "k", "x", 1, &err), TP_OK);
     cr_assert(strstr(err.msg, "127.0.0.1:1/bucket-a/k"), "%s", err.msg);
     tp_store_close(s);
