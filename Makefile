@@ -6,14 +6,14 @@ CC       ?= gcc
 # fight OpenMP's for the cores. Its directory is fixed in Debian, so it is pinned with an rpath.
 BLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
 PKGCONF  := PKG_CONFIG_PATH=$(BLAS_DIR)/pkgconfig pkg-config
-PKGS     := openblas libcurl jansson sqlite3 libsodium
+PKGS     := openblas libcurl jansson sqlite3 libsodium libxxhash
 OPT      ?= -O3 -march=x86-64-v3
 CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -Isrc $(OPT) -g \
             $(shell $(PKGCONF) --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell $(PKGCONF) --libs $(PKGS) 2>/dev/null) -Wl,-rpath,$(BLAS_DIR) -lm -fopenmp
 BUILD    ?= build
 
-LAYERS   := core model data codec net neuron localnet
+LAYERS   := core model data codec substrate net neuron localnet
 LIB_SRC  := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/*/*.c)

@@ -56,11 +56,12 @@ enum {
     O_JSON = 1 << 14,
     O_UID = 1 << 15,
     O_EMISSION = 1 << 16,
+    O_COLDKEY = 1 << 17,
 };
 
 typedef struct {
     unsigned given;
-    const char *chain, *wallet, *hotkey, *store, *uids, *weights;
+    const char *chain, *wallet, *hotkey, *coldkey, *store, *uids, *weights;
     double amount;
     int64_t blocks, uid;
     int json;
@@ -84,12 +85,31 @@ static int open_chain(const chain_args *a, tp_chain **c) {
     return 0;
 }
 
-static int load_wallet(const char *name, tp_wallet *w) {
+/* keep_secret 0: only the public key is needed (the secret is wiped at once). */
+static int load_wallet(const char *name, int keep_secret, tp_wallet *w) {
     tp_err err = {0};
     char home[4096];
     if (tp_wallet_home(home, sizeof home, &err) || tp_wallet_load(home, name, w, &err)) return fail(&err);
-    tp_wallet_clear(w); /* only the public key is needed here */
+    if (!keep_secret) tp_wallet_clear(w);
     return 0;
+}
+
+/* Opens the chain and gives it the keys a Subtensor chain signs with: --wallet's as the hotkey,
+ * --coldkey's as the coldkey (the local ledger ignores them). */
+static int open_chain_signing(const chain_args *a, tp_chain **c) {
+    tp_wallet hot, cold;
+    int have_hot = a->wallet != NULL, have_cold = a->coldkey != NULL;
+    if (have_hot && load_wallet(a->wallet, 1, &hot)) return 1;
+    int rc = have_cold ? load_wallet(a->coldkey, 1, &cold) : 0;
+    if (!rc) rc = open_chain(a, c);
+    tp_err err = {0};
+    if (!rc && tp_chain_set_keys(*c, have_hot ? &hot : NULL, have_cold ? &cold : NULL, &err)) {
+        tp_chain_close(*c);
+        rc = fail(&err);
+    }
+    if (have_hot) tp_wallet_clear(&hot);
+    if (have_cold) tp_wallet_clear(&cold);
+    return rc;
 }
 
 /* The hotkey named by --wallet or --hotkey. */
@@ -101,7 +121,7 @@ static int resolve_hotkey(const chain_args *a, char *out, size_t n) {
         return 0;
     }
     tp_wallet w;
-    if (load_wallet(a->wallet, &w)) return 1;
+    if (load_wallet(a->wallet, 0, &w)) return 1;
     snprintf(out, n, "%s", w.pk_hex);
     return 0;
 }
@@ -191,7 +211,7 @@ static int run_info(chain_args *a) {
 static int run_register(chain_args *a) {
     char hk[TP_HOTKEY_MAX + 1];
     tp_chain *c;
-    if (resolve_hotkey(a, hk, sizeof hk) || open_chain(a, &c)) return 1;
+    if (resolve_hotkey(a, hk, sizeof hk) || open_chain_signing(a, &c)) return 1;
     tp_err err = {0};
     int64_t uid;
     int is_new;
@@ -207,7 +227,7 @@ static int run_register(chain_args *a) {
 static int run_stake(chain_args *a) {
     char hk[TP_HOTKEY_MAX + 1];
     tp_chain *c;
-    if (resolve_hotkey(a, hk, sizeof hk) || open_chain(a, &c)) return 1;
+    if (resolve_hotkey(a, hk, sizeof hk) || open_chain_signing(a, &c)) return 1;
     tp_err err = {0};
     int64_t uid = -1;
     tp_chain_info in;
@@ -227,7 +247,7 @@ static int run_commit(chain_args *a) {
     if (tp_commitment_from_env(a->store, &cm, &err)) return fail(&err); /* before the wallet: names the URI */
     char hk[TP_HOTKEY_MAX + 1];
     tp_chain *c;
-    if (resolve_hotkey(a, hk, sizeof hk) || open_chain(a, &c)) return 1;
+    if (resolve_hotkey(a, hk, sizeof hk) || open_chain_signing(a, &c)) return 1;
     int64_t uid = -1;
     tp_status st = tp_chain_commit(c, hk, &cm, &err);
     if (!st) st = tp_chain_uid(c, hk, &uid, &err);
@@ -248,7 +268,7 @@ static int run_set_weights(chain_args *a) {
     char hk[TP_HOTKEY_MAX + 1];
     tp_chain *c = NULL;
     if (!rc) rc = resolve_hotkey(a, hk, sizeof hk);
-    if (!rc) rc = open_chain(a, &c);
+    if (!rc) rc = open_chain_signing(a, &c);
     if (!rc) {
         tp_err err = {0};
         int64_t uid = -1;
@@ -365,6 +385,8 @@ static int run_metagraph(chain_args *a) {
 /* ---------------------------------------------------------------- dispatch */
 
 #define HK_HELP "  --wallet NAME   the wallet whose hotkey acts ($TEMPLAR_HOME/wallets/NAME)\n"
+#define COLD_HELP                                                                                          \
+    "  --coldkey NAME  Subtensor: the wallet whose key signs and pays (burned_register, add_stake)\n"
 
 static const subcommand subcommands[] = {
     {"init", O_CHAIN | O_BLOCK_TIME | O_BPW | O_TEMPO | O_CLOCK | O_MAX_UIDS | O_PERMIT | O_EMISSION, O_CHAIN, run_init,
@@ -385,16 +407,17 @@ static const subcommand subcommands[] = {
     {"info", O_CHAIN | O_JSON, O_CHAIN, run_info,
      "usage: templar chain info --chain URI [--json]\n\nThe ledger's settings, the current block and window, "
      "uids and epochs.\n"},
-    {"register", O_CHAIN | O_WALLET | O_HOTKEY, O_CHAIN, run_register,
-     "usage: templar chain register --chain URI --wallet NAME\n\n"
+    {"register", O_CHAIN | O_WALLET | O_HOTKEY | O_COLDKEY, O_CHAIN, run_register,
+     "usage: templar chain register --chain URI --wallet NAME [--coldkey NAME]\n\n"
      "Registers the wallet's hotkey under the next free uid (a registered hotkey keeps its uid).\n" HK_HELP
-     "  --hotkey HEX    a hotkey given directly instead of a wallet\n"},
-    {"stake", O_CHAIN | O_WALLET | O_HOTKEY | O_AMOUNT, O_CHAIN | O_AMOUNT, run_stake,
-     "usage: templar chain stake --chain URI (--wallet NAME | --hotkey HEX) --amount X\n\n"
-     "Sets (not adds) the stake of a registered hotkey. Stake at or above the ledger's permit stake\n"
-     "holds a validator permit.\n" HK_HELP
+     "  --hotkey HEX    a hotkey given directly instead of a wallet\n" COLD_HELP},
+    {"stake", O_CHAIN | O_WALLET | O_HOTKEY | O_AMOUNT | O_COLDKEY, O_CHAIN | O_AMOUNT, run_stake,
+     "usage: templar chain stake --chain URI (--wallet NAME | --hotkey HEX) --amount X [--coldkey NAME]\n\n"
+     "Sets (not adds) the stake of a registered hotkey. On the local ledger, stake at or above its\n"
+     "permit stake holds a validator permit; on Subtensor the coldkey adds or removes the difference\n"
+     "(in TAO) and the subnet's top stakes hold the permits.\n" HK_HELP
      "  --hotkey HEX    a hotkey given directly (the operator need not hold the wallet)\n"
-     "  --amount X      the new stake, finite and >= 0\n"},
+     "  --amount X      the new stake, finite and >= 0\n" COLD_HELP},
     {"commit", O_CHAIN | O_WALLET | O_STORE, O_CHAIN | O_WALLET | O_STORE, run_commit,
      "usage: templar chain commit --chain URI --wallet NAME --store URI\n\n"
      "Commits the bucket where this node publishes (file://DIR, s3://BUCKET, s3+http(s)://HOST/BUCKET)\n"
@@ -431,7 +454,7 @@ static const struct {
     {"--store", O_STORE},           {"--uids", O_UIDS},     {"--weights", O_WEIGHTS}, {"--block-time-ms", O_BLOCK_TIME},
     {"--blocks-per-window", O_BPW}, {"--tempo", O_TEMPO},   {"--clock", O_CLOCK},     {"--max-uids", O_MAX_UIDS},
     {"--permit-stake", O_PERMIT},   {"--blocks", O_BLOCKS}, {"--json", O_JSON},       {"--uid", O_UID},
-    {"--emission", O_EMISSION}};
+    {"--emission", O_EMISSION},     {"--coldkey", O_COLDKEY}};
 
 static const char *option_name(unsigned bit) {
     for (size_t i = 0; i < sizeof option_names / sizeof *option_names; i++)
@@ -457,6 +480,7 @@ static int parse(int argc, char **argv, const subcommand *sc, chain_args *a) {
                                          {"json", no_argument, 0, 'j'},
                                          {"uid", required_argument, 0, 'U'},
                                          {"emission", required_argument, 0, 'e'},
+                                         {"coldkey", required_argument, 0, 'K'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
@@ -473,6 +497,7 @@ static int parse(int argc, char **argv, const subcommand *sc, chain_args *a) {
         case 'c': a->chain = optarg, bit = O_CHAIN; break;
         case 'w': a->wallet = optarg, bit = O_WALLET; break;
         case 'k': a->hotkey = optarg, bit = O_HOTKEY; break;
+        case 'K': a->coldkey = optarg, bit = O_COLDKEY; break;
         case 's': a->store = optarg, bit = O_STORE; break;
         case 'u': a->uids = optarg, bit = O_UIDS; break;
         case 'W': a->weights = optarg, bit = O_WEIGHTS; break;

@@ -12,6 +12,7 @@ int cmd_prep(int argc, char **argv);
 int cmd_wallet(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
+int cmd_subnet(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_apply(int argc, char **argv);

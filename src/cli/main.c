@@ -26,7 +26,8 @@ static const command commands[] = {
     {"store", cmd_store, "object storage (file:// or S3): put, get, ls, rm, head"},
     {"miner", cmd_miner, "train the shared model in a network: upload, gather, outer step (DESIGN 11)"},
     {"validator", cmd_validator, "evaluate and rate miners, set weights; the leader publishes (DESIGN 12)"},
-    {"chain", cmd_chain, "the local chain: init, register, stake, commit, set-weights, epoch, metagraph"},
+    {"chain", cmd_chain, "the chain (local ledger or Subtensor): register, stake, commit, set-weights, metagraph"},
+    {"subnet", cmd_subnet, "Subtensor test networks: create a subnet, set hyperparameters, fund keys"},
     {"localnet", cmd_localnet, "a whole network on this machine: K windows, faults, a report"},
 };
 

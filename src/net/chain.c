@@ -46,25 +46,32 @@ tp_status tp_chain_config_check(const tp_chain_config *c, tp_err *err) {
     return TP_OK;
 }
 
-/* "local:PATH" → PATH. Anything else names what was wrong with it. */
-static tp_status local_path(const char *uri, const char **path, tp_err *err) {
-    if (!uri || !*uri) return tp_fail(err, TP_ERR_ARG, "no chain URI given (expected local:PATH)");
+#define SUBTENSOR_SCHEME "subtensor+"
+
+/* "local:PATH" → PATH; a subtensor+ URI → *path NULL. Anything else names what was wrong with it. */
+static tp_status parse_uri(const char *uri, const char **path, tp_err *err) {
+    *path = NULL;
+    if (!uri || !*uri)
+        return tp_fail(err, TP_ERR_ARG, "no chain URI given (expected local:PATH or subtensor+http://HOST:PORT?netuid=N)");
     if (strlen(uri) >= TP_CHAIN_URI_MAX)
         return tp_fail(err, TP_ERR_ARG, "chain URI is longer than %d bytes", TP_CHAIN_URI_MAX - 1);
+    if (!strncmp(uri, SUBTENSOR_SCHEME, strlen(SUBTENSOR_SCHEME))) return TP_OK;
     if (!strncmp(uri, "local:", 6)) {
         *path = uri + 6;
         if (!strncmp(*path, "//", 2)) *path += 2; /* tolerate local://PATH */
         if (!**path) return tp_fail(err, TP_ERR_ARG, "malformed chain URI '%s': local: needs a PATH", uri);
         return TP_OK;
     }
-    if (!strncmp(uri, "subtensor:", 10) || !strncmp(uri, "ws://", 5) || !strncmp(uri, "wss://", 6))
-        return tp_fail(err, TP_ERR_ARG, "chain URI '%s': the Subtensor backend is not built yet; use local:PATH", uri);
-    return tp_fail(err, TP_ERR_ARG, "malformed chain URI '%s': expected local:PATH", uri);
+    return tp_fail(err, TP_ERR_ARG,
+                   "malformed chain URI '%s': expected local:PATH or subtensor+http(s)://HOST:PORT?netuid=N", uri);
 }
 
 tp_status tp_chain_create(const char *uri, const tp_chain_config *cfg, tp_err *err) {
     const char *path;
-    tp_status st = local_path(uri, &path, err);
+    tp_status st = parse_uri(uri, &path, err);
+    if (!st && !path)
+        st = tp_fail(err, TP_ERR_ARG, "a Subtensor subnet is created on the chain (templar chain subnet-create), "
+                                      "not with init");
     if (st || (st = tp_chain_config_check(cfg, err))) return st;
     return tp_chain_local_create(path, cfg, err);
 }
@@ -72,11 +79,13 @@ tp_status tp_chain_create(const char *uri, const tp_chain_config *cfg, tp_err *e
 static tp_status chain_open(const char *uri, int read_only, tp_chain **out, tp_err *err) {
     *out = NULL;
     const char *path;
-    tp_status st = local_path(uri, &path, err);
+    tp_status st = parse_uri(uri, &path, err);
     if (st) return st;
     tp_chain *c = tp_calloc(1, sizeof *c, err);
     if (!c) return TP_ERR_NOMEM;
-    if ((st = tp_chain_local_open(path, read_only, &c->self, &c->ops, err))) {
+    st = path ? tp_chain_local_open(path, read_only, &c->self, &c->ops, err)
+              : tp_chain_subtensor_open(uri, read_only, &c->self, &c->ops, err);
+    if (st) {
         free(c);
         return st;
     }
@@ -94,6 +103,10 @@ void tp_chain_close(tp_chain *c) {
     if (!c) return;
     c->ops->close(c->self);
     free(c);
+}
+
+tp_status tp_chain_set_keys(tp_chain *c, const tp_wallet *hotkey, const tp_wallet *coldkey, tp_err *err) {
+    return c->ops->set_keys ? c->ops->set_keys(c->self, hotkey, coldkey, err) : TP_OK;
 }
 
 tp_status tp_chain_info_get(tp_chain *c, tp_chain_info *out, tp_err *err) { return c->ops->info(c->self, out, err); }

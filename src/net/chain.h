@@ -3,8 +3,8 @@
  * `tempo` blocks, read back as a metagraph.
  *
  * A chain is named by a URI. `local:PATH` is the SQLite ledger (chain_local.c), shared by every
- * process of a machine; a Subtensor backend can come later behind the same tp_chain handle
- * (chain_backend.h). A handle is for one thread; open one per process or thread.
+ * process of a machine; `subtensor+http://HOST:PORT?netuid=N` is Bittensor's chain over JSON-RPC
+ * (chain_subtensor.h), one subnet of it. A handle is for one thread; open one per process or thread.
  *
  * The local ledger trusts whoever can write its file: it does not check signatures. Stake is set by
  * the operator of the local net. Weights are validated here, before any backend sees them. */
@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "net/wallet.h"
 
 #define TP_HOTKEY_MAX 128
 #define TP_CHAIN_URI_MAX 1024
@@ -92,6 +93,10 @@ tp_status tp_chain_open(const char *uri, tp_chain **out, tp_err *err);
  * last epoch that ran). Writes fail. */
 tp_status tp_chain_open_read_only(const char *uri, tp_chain **out, tp_err *err);
 void tp_chain_close(tp_chain *c);
+/* The keys this handle signs with: the hotkey signs commitments and weights, the coldkey
+ * registrations and stake (Subtensor). Either may be NULL. The handle keeps a copy of the secrets
+ * and wipes it on close. The local ledger signs nothing and ignores them. */
+tp_status tp_chain_set_keys(tp_chain *c, const tp_wallet *hotkey, const tp_wallet *coldkey, tp_err *err);
 
 static inline int64_t tp_window_of_block(int64_t block, int64_t blocks_per_window) {
     return blocks_per_window > 0 ? block / blocks_per_window : 0;

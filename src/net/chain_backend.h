@@ -6,10 +6,13 @@
 #define TP_NET_CHAIN_BACKEND_H
 
 #include "net/chain.h"
+#include "net/wallet.h"
 
 typedef struct {
     const char *name;
     void (*close)(void *self);
+    /* NULL for a backend that signs nothing (the local ledger trusts its file's writers). */
+    tp_status (*set_keys)(void *self, const tp_wallet *hotkey, const tp_wallet *coldkey, tp_err *err);
     tp_status (*info)(void *self, tp_chain_info *out, tp_err *err);
     tp_status (*block_timestamp)(void *self, int64_t block, double *ts, tp_err *err);
     tp_status (*register_hotkey)(void *self, const char *hotkey, int64_t *uid, int *is_new, tp_err *err);
@@ -34,5 +37,8 @@ struct tp_chain {
 /* The SQLite ledger (chain_local.c). cfg has been checked. */
 tp_status tp_chain_local_create(const char *path, const tp_chain_config *cfg, tp_err *err);
 tp_status tp_chain_local_open(const char *path, int read_only, void **self, const tp_chain_ops **ops, tp_err *err);
+
+/* Subtensor over JSON-RPC (chain_subtensor.c). */
+tp_status tp_chain_subtensor_open(const char *uri, int read_only, void **self, const tp_chain_ops **ops, tp_err *err);
 
 #endif

@@ -56,7 +56,9 @@ static tp_status open_identity(tp_node *n, tp_err *err) {
         return st;
     if (n->o.state) snprintf(n->state_dir, sizeof n->state_dir, "%s", n->o.state);
     else snprintf(n->state_dir, sizeof n->state_dir, "%s/state/%s", home, n->o.wallet);
-    if ((st = tp_mkdirs(n->state_dir, err)) || (st = tp_chain_open(n->o.chain, &n->chain, err))) return st;
+    if ((st = tp_mkdirs(n->state_dir, err)) || (st = tp_chain_open(n->o.chain, &n->chain, err)) ||
+        (st = tp_chain_set_keys(n->chain, &n->wallet, NULL, err)))
+        return st;
     tp_chain_info info;
     if ((st = tp_chain_info_get(n->chain, &info, err))) return st;
     n->ccfg = info.cfg;

@@ -1,0 +1,247 @@
+/* The Subtensor backend: connection, URI, clock and reads (chain_subtensor.h). Writes are in
+ * chain_subtensor_tx.c. */
+#include "net/chain_subtensor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/hex.h"
+
+json_t *tp_subtensor_account(const char *hotkey_hex) {
+    char buf[2 + TP_HOTKEY_MAX + 1];
+    snprintf(buf, sizeof buf, "0x%s", hotkey_hex);
+    return json_string(buf);
+}
+
+tp_status tp_subtensor_read(tp_subtensor *s, const char *pallet, const char *entry, json_t *keys, json_t **value,
+                            tp_err *err) {
+    tp_status st = tp_sub_storage(s->sub, pallet, entry, keys, NULL, value, err);
+    json_decref(keys);
+    return st;
+}
+
+static tp_status read_int(tp_subtensor *s, const char *entry, int64_t *out, tp_err *err) {
+    json_t *v = NULL;
+    tp_status st = tp_subtensor_read(s, "SubtensorModule", entry, json_pack("[i]", s->netuid), &v, err);
+    if (!st && !json_is_integer(v)) st = tp_fail(err, TP_ERR_FORMAT, "SubtensorModule.%s is not an integer", entry);
+    if (!st) *out = json_integer_value(v);
+    json_decref(v);
+    return st;
+}
+
+/* "netuid=3&blocks_per_window=10&clock=lockstep" */
+static tp_status parse_query(const char *q, tp_subtensor *s, int *have_netuid, tp_err *err) {
+    char buf[TP_CHAIN_URI_MAX];
+    snprintf(buf, sizeof buf, "%s", q);
+    for (char *save = NULL, *kv = strtok_r(buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(kv, '='), *end = NULL;
+        if (!eq) return tp_fail(err, TP_ERR_ARG, "chain URI: '%s' is not KEY=VALUE", kv);
+        *eq = 0;
+        const char *v = eq + 1;
+        long long n = strtoll(v, &end, 10);
+        int numeric = *v && !*end;
+        if (!strcmp(kv, "netuid") && numeric && n >= 0 && n <= 65535) {
+            s->netuid = (uint16_t)n;
+            *have_netuid = 1;
+        } else if (!strcmp(kv, "blocks_per_window") && numeric && n >= 1 && n <= 1000000) {
+            s->blocks_per_window = n;
+        } else if (!strcmp(kv, "clock") && (!strcmp(v, "lockstep") || !strcmp(v, "wall"))) {
+            s->clock = !strcmp(v, "lockstep") ? TP_CLOCK_LOCKSTEP : TP_CLOCK_WALL;
+        } else {
+            return tp_fail(err, TP_ERR_ARG,
+                           "chain URI: bad parameter %s=%s (netuid=0-65535, blocks_per_window=1-1000000, "
+                           "clock=wall|lockstep)",
+                           kv, v);
+        }
+    }
+    return TP_OK;
+}
+
+/* subtensor+http://HOST:PORT?QUERY → url "http://HOST:PORT" and the parameters. */
+static tp_status parse_uri(const char *uri, tp_subtensor *s, char *url, size_t n, tp_err *err) {
+    const char *rest = uri + strlen("subtensor+");
+    if (strncmp(rest, "http://", 7) && strncmp(rest, "https://", 8))
+        return tp_fail(err, TP_ERR_ARG, "chain URI '%s': expected subtensor+http://HOST:PORT?netuid=N", uri);
+    const char *q = strchr(rest, '?');
+    size_t len = q ? (size_t)(q - rest) : strlen(rest);
+    if (len >= n) return tp_fail(err, TP_ERR_ARG, "chain URI '%s' is too long", uri);
+    memcpy(url, rest, len);
+    url[len] = 0;
+    int have_netuid = 0;
+    s->blocks_per_window = 10;
+    s->clock = TP_CLOCK_WALL;
+    tp_status st = q ? parse_query(q + 1, s, &have_netuid, err) : TP_OK;
+    if (!st && !have_netuid) st = tp_fail(err, TP_ERR_ARG, "chain URI '%s' names no subnet: add ?netuid=N", uri);
+    return st;
+}
+
+static void sub_close(void *self) {
+    tp_subtensor *s = self;
+    if (!s) return;
+    tp_sub_close(s->sub);
+    tp_signer_clear(&s->hotkey);
+    tp_signer_clear(&s->coldkey);
+    free(s);
+}
+
+static tp_status sub_set_keys(void *self, const tp_wallet *hotkey, const tp_wallet *coldkey, tp_err *err) {
+    tp_subtensor *s = self;
+    (void)err;
+    s->has_hotkey = hotkey != NULL;
+    s->has_coldkey = coldkey != NULL;
+    if (hotkey) {
+        s->hotkey.type = TP_SIG_ED25519;
+        memcpy(s->hotkey.public_key, hotkey->pk, 32);
+        memcpy(s->hotkey.secret, hotkey->sk, 64);
+    }
+    if (coldkey) {
+        s->coldkey.type = TP_SIG_ED25519;
+        memcpy(s->coldkey.public_key, coldkey->pk, 32);
+        memcpy(s->coldkey.secret, coldkey->sk, 64);
+    }
+    return TP_OK;
+}
+
+static tp_status timestamp_at(tp_subtensor *s, const uint8_t hash[32], double *ts, tp_err *err) {
+    json_t *v = NULL;
+    tp_status st = tp_sub_storage(s->sub, "Timestamp", "Now", NULL, hash, &v, err);
+    if (!st && !json_is_integer(v)) st = tp_fail(err, TP_ERR_FORMAT, "Timestamp.Now is not an integer");
+    if (!st) *ts = (double)json_integer_value(v) / 1000.0;
+    json_decref(v);
+    return st;
+}
+
+static tp_status sub_block_timestamp(void *self, int64_t block, double *ts, tp_err *err) {
+    tp_subtensor *s = self;
+    uint8_t hash[32];
+    tp_status st = tp_sub_block_hash(s->sub, block, hash, err);
+    return st ? st : timestamp_at(s, hash, ts, err);
+}
+
+tp_status tp_subtensor_info(void *self, tp_chain_info *out, tp_err *err) {
+    tp_subtensor *s = self;
+    memset(out, 0, sizeof *out);
+    tp_chain_config_default(&out->cfg);
+    out->cfg.block_time_ms = tp_sub_block_time_ms(s->sub);
+    out->cfg.blocks_per_window = s->blocks_per_window;
+    out->cfg.clock = s->clock;
+    out->cfg.emission_per_block = 0;
+    uint8_t hash[32];
+    int64_t kappa = 0, last = 0;
+    tp_status st = tp_sub_head(s->sub, &out->block, hash, err);
+    if (!st) st = timestamp_at(s, hash, &out->block_ts, err);
+    if (!st) st = read_int(s, "Tempo", &out->cfg.tempo, err);
+    if (!st) st = read_int(s, "MaxAllowedUids", &out->cfg.max_uids, err);
+    if (!st) st = read_int(s, "Kappa", &kappa, err);
+    if (!st) st = read_int(s, "SubnetworkN", &out->n_uids, err);
+    if (!st) st = read_int(s, "LastMechansimStepBlock", &last, err);
+    if (st) return tp_wrap(err, "reading subnet %u", s->netuid);
+    out->cfg.kappa = kappa > 0 ? (double)kappa / 65535.0 : 0.5;
+    out->genesis = out->block_ts - (double)out->block * (double)out->cfg.block_time_ms / 1000.0;
+    out->window = tp_window_of_block(out->block, s->blocks_per_window);
+    /* Subtensor runs subnet n's epoch in block b when (b + n + 1) % (tempo + 1) == 0. */
+    out->epochs = (out->block + s->netuid + 1) / (out->cfg.tempo + 1);
+    out->last_epoch_block = last;
+    return TP_OK;
+}
+
+tp_status tp_subtensor_uid(void *self, const char *hotkey, int64_t *uid, tp_err *err) {
+    tp_subtensor *s = self;
+    json_t *v = NULL;
+    tp_status st = tp_subtensor_read(s, "SubtensorModule", "Uids",
+                                     json_pack("[i, o]", s->netuid, tp_subtensor_account(hotkey)), &v, err);
+    if (!st) *uid = json_is_integer(v) ? json_integer_value(v) : -1;
+    json_decref(v);
+    return st;
+}
+
+static tp_status sub_weights(void *self, int64_t uid, tp_weights *out, tp_err *err) {
+    tp_subtensor *s = self;
+    memset(out, 0, sizeof *out);
+    out->uid = uid;
+    out->block = -1;
+    json_t *row = NULL, *last = NULL;
+    tp_status st = tp_subtensor_read(s, "SubtensorModule", "Weights", json_pack("[i, I]", s->netuid, (json_int_t)uid),
+                                     &row, err);
+    if (!st) st = tp_subtensor_read(s, "SubtensorModule", "LastUpdate", json_pack("[i]", s->netuid), &last, err);
+    size_t n = json_array_size(row), i;
+    double sum = 0;
+    if (!st && n && (!(out->uids = tp_calloc(n, sizeof *out->uids, err)) ||
+                     !(out->weights = tp_calloc(n, sizeof *out->weights, err))))
+        st = err->code;
+    for (i = 0; !st && i < n; i++) {
+        json_t *pair = json_array_get(row, i);
+        out->uids[i] = json_integer_value(json_array_get(pair, 0));
+        out->weights[i] = (double)json_integer_value(json_array_get(pair, 1));
+        sum += out->weights[i];
+    }
+    for (i = 0; !st && i < n; i++) out->weights[i] = sum > 0 ? out->weights[i] / sum : 0;
+    if (!st) out->n = (int64_t)n;
+    if (!st && n && json_is_integer(json_array_get(last, (size_t)uid)))
+        out->block = json_integer_value(json_array_get(last, (size_t)uid));
+    json_decref(row);
+    json_decref(last);
+    if (st) tp_weights_free(out);
+    return st;
+}
+
+static tp_status sub_epoch(void *self, tp_err *err) {
+    (void)self;
+    return tp_fail(err, TP_ERR_ARG, "Subtensor runs epochs itself every tempo blocks; advance the chain instead");
+}
+
+static tp_status sub_advance(void *self, int64_t blocks, int64_t *block, tp_err *err) {
+    tp_subtensor *s = self;
+    if (s->clock != TP_CLOCK_LOCKSTEP)
+        return tp_fail(err, TP_ERR_ARG, "this chain builds its own blocks; only a development chain opened with "
+                                        "clock=lockstep can be advanced");
+    uint8_t hash[32];
+    tp_status st = tp_sub_dev_new_blocks(s->sub, blocks, err);
+    return st ? st : tp_sub_head(s->sub, block, hash, err);
+}
+
+static const tp_chain_ops subtensor_ops = {
+    .name = "subtensor",
+    .close = sub_close,
+    .set_keys = sub_set_keys,
+    .info = tp_subtensor_info,
+    .block_timestamp = sub_block_timestamp,
+    .register_hotkey = tp_subtensor_register,
+    .uid = tp_subtensor_uid,
+    .set_stake = tp_subtensor_set_stake,
+    .commit = tp_subtensor_commit,
+    .commitment = tp_subtensor_commitment,
+    .set_weights = tp_subtensor_set_weights,
+    .weights = sub_weights,
+    .metagraph = tp_subtensor_metagraph,
+    .epoch = sub_epoch,
+    .advance = sub_advance,
+};
+
+/* On a development chain nobody else builds blocks: a call waiting for inclusion builds one. */
+static tp_status build_block(void *ctx, int64_t head, tp_err *err) {
+    (void)head;
+    return tp_sub_dev_new_blocks(ctx, 1, err);
+}
+
+tp_status tp_chain_subtensor_open(const char *uri, int read_only, void **self, const tp_chain_ops **ops, tp_err *err) {
+    tp_subtensor *s = tp_calloc(1, sizeof *s, err);
+    if (!s) return err->code;
+    char url[TP_CHAIN_URI_MAX];
+    s->read_only = read_only;
+    tp_status st = parse_uri(uri, s, url, sizeof url, err);
+    if (!st) st = tp_sub_open(url, NULL, &s->sub, err);
+    if (!st && s->clock == TP_CLOCK_LOCKSTEP) tp_sub_set_wait(s->sub, build_block, s->sub);
+    json_t *added = NULL;
+    if (!st) st = tp_subtensor_read(s, "SubtensorModule", "NetworksAdded", json_pack("[i]", s->netuid), &added, err);
+    if (!st && !json_is_true(added)) st = tp_fail(err, TP_ERR_ARG, "%s has no subnet %u", url, s->netuid);
+    json_decref(added);
+    if (st) {
+        sub_close(s);
+        return st;
+    }
+    *self = s;
+    *ops = &subtensor_ops;
+    return TP_OK;
+}

@@ -1,0 +1,49 @@
+/* The Subtensor backend (private to src/net): Bittensor's chain over JSON-RPC, one subnet.
+ *
+ * URI: subtensor+http://HOST:PORT[/PATH]?netuid=N[&blocks_per_window=B][&clock=lockstep]
+ * (or subtensor+https://). Every node of a network must use the same netuid and blocks_per_window
+ * (default 10). clock=lockstep is for a development chain (chopsticks) whose blocks are built on
+ * request: tp_chain_advance builds them with dev_newBlock.
+ *
+ * Hotkeys are the hex of the 32-byte account id (a templar wallet's public key). Amounts are TAO
+ * (1e9 rao); incentive, dividends, rank, consensus are the chain's u16 shares over 65535; weights
+ * are max-normalised to u16 when set and normalised to sum 1 when read. */
+#ifndef TP_NET_CHAIN_SUBTENSOR_H
+#define TP_NET_CHAIN_SUBTENSOR_H
+
+#include <jansson.h>
+
+#include "net/chain_backend.h"
+#include "substrate/client.h"
+
+typedef struct {
+    tp_sub *sub;
+    uint16_t netuid;
+    int64_t blocks_per_window;
+    tp_chain_clock clock;
+    int read_only;
+    int has_hotkey, has_coldkey;
+    tp_signer hotkey, coldkey;
+} tp_subtensor;
+
+/* The commitment's text on the chain: "URI" or "URI\nKEY_ID\nSECRET", in one Raw field of the
+ * Commitments pallet (at most 128 bytes on the runtimes tested; the limit is read from the metadata). */
+#define TP_COMMITMENT_SEP '\n'
+
+/* Shared by the backend's files. */
+json_t *tp_subtensor_account(const char *hotkey_hex); /* "0x" + hex, a new reference */
+tp_status tp_subtensor_read(tp_subtensor *s, const char *pallet, const char *entry, json_t *keys, json_t **value,
+                            tp_err *err); /* steals keys */
+tp_status tp_subtensor_info(void *self, tp_chain_info *out, tp_err *err);
+tp_status tp_subtensor_metagraph(void *self, tp_metagraph *out, tp_err *err);
+tp_status tp_subtensor_uid(void *self, const char *hotkey, int64_t *uid, tp_err *err);
+tp_status tp_subtensor_commit(void *self, const char *hotkey, const tp_commitment *cm, tp_err *err);
+tp_status tp_subtensor_commitment(void *self, int64_t uid, tp_commitment *out, int *found, tp_err *err);
+tp_status tp_subtensor_register(void *self, const char *hotkey, int64_t *uid, int *is_new, tp_err *err);
+tp_status tp_subtensor_set_stake(void *self, const char *hotkey, double amount, tp_err *err);
+tp_status tp_subtensor_set_weights(void *self, const char *hotkey, const int64_t *uids, const double *weights,
+                                   int64_t n, tp_err *err);
+/* Decodes a CommitmentOf value (Registration {block, info {fields}}) into cm. */
+tp_status tp_subtensor_parse_commitment(const json_t *reg, tp_commitment *cm, tp_err *err);
+
+#endif
