@@ -109,6 +109,10 @@ tp_status tp_chain_set_keys(tp_chain *c, const tp_wallet *hotkey, const tp_walle
     return c->ops->set_keys ? c->ops->set_keys(c->self, hotkey, coldkey, err) : TP_OK;
 }
 
+void tp_chain_set_wait(tp_chain *c, tp_chain_wait_fn fn, void *ctx) {
+    if (c->ops->set_wait) c->ops->set_wait(c->self, fn, ctx);
+}
+
 tp_status tp_chain_info_get(tp_chain *c, tp_chain_info *out, tp_err *err) { return c->ops->info(c->self, out, err); }
 
 tp_status tp_chain_block_timestamp(tp_chain *c, int64_t block, double *ts, tp_err *err) {

@@ -46,6 +46,7 @@ typedef struct {
     int64_t epochs;           /* epochs run so far */
     int64_t last_epoch_block; /* the last tempo boundary an epoch ran for (0: none yet) */
     int64_t n_uids;           /* registered */
+    double poll_s;            /* how often a client waiting for a block should look again */
 } tp_chain_info;
 
 typedef struct {
@@ -104,6 +105,12 @@ static inline int64_t tp_window_of_block(int64_t block, int64_t blocks_per_windo
 static inline int64_t tp_window_first_block(int64_t window, int64_t blocks_per_window) {
     return window * blocks_per_window;
 }
+
+/* How a handle waits for the chain to build the block after head, when a call must see its
+ * transaction in a block (Subtensor): fn returns once that block may exist. Without one the
+ * backend sleeps (a live chain) or builds the block itself (a lockstep development chain). */
+typedef tp_status (*tp_chain_wait_fn)(void *ctx, int64_t head, tp_err *err);
+void tp_chain_set_wait(tp_chain *c, tp_chain_wait_fn fn, void *ctx);
 
 /* Configuration, current block, window, epoch count. Also runs any epoch that is due. */
 tp_status tp_chain_info_get(tp_chain *c, tp_chain_info *out, tp_err *err);

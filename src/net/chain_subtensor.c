@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/hex.h"
+#include "net/subtensor_clock.h"
 
 json_t *tp_subtensor_account(const char *hotkey_hex) {
     char buf[2 + TP_HOTKEY_MAX + 1];
@@ -112,15 +113,21 @@ static tp_status timestamp_at(tp_subtensor *s, const uint8_t hash[32], double *t
     return st;
 }
 
+/* Lockstep: the wall time the block was built at (subtensor_clock.h), else the block's own stamp. */
+static tp_status block_time(tp_subtensor *s, int64_t block, const uint8_t hash[32], double *ts, tp_err *err) {
+    int found = 0;
+    tp_status st = s->clock == TP_CLOCK_LOCKSTEP ? tp_subtensor_lockstep_time(s->sub, block, ts, &found, err) : TP_OK;
+    return st || found ? st : timestamp_at(s, hash, ts, err);
+}
+
 static tp_status sub_block_timestamp(void *self, int64_t block, double *ts, tp_err *err) {
     tp_subtensor *s = self;
     uint8_t hash[32];
     tp_status st = tp_sub_block_hash(s->sub, block, hash, err);
-    return st ? st : timestamp_at(s, hash, ts, err);
+    return st ? st : block_time(s, block, hash, ts, err);
 }
 
-tp_status tp_subtensor_info(void *self, tp_chain_info *out, tp_err *err) {
-    tp_subtensor *s = self;
+static tp_status read_info(tp_subtensor *s, tp_chain_info *out, tp_err *err) {
     memset(out, 0, sizeof *out);
     tp_chain_config_default(&out->cfg);
     out->cfg.block_time_ms = tp_sub_block_time_ms(s->sub);
@@ -130,7 +137,7 @@ tp_status tp_subtensor_info(void *self, tp_chain_info *out, tp_err *err) {
     uint8_t hash[32];
     int64_t kappa = 0, last = 0;
     tp_status st = tp_sub_head(s->sub, &out->block, hash, err);
-    if (!st) st = timestamp_at(s, hash, &out->block_ts, err);
+    if (!st) st = block_time(s, out->block, hash, &out->block_ts, err);
     if (!st) st = read_int(s, "Tempo", &out->cfg.tempo, err);
     if (!st) st = read_int(s, "MaxAllowedUids", &out->cfg.max_uids, err);
     if (!st) st = read_int(s, "Kappa", &kappa, err);
@@ -143,6 +150,22 @@ tp_status tp_subtensor_info(void *self, tp_chain_info *out, tp_err *err) {
     /* Subtensor runs subnet n's epoch in block b when (b + n + 1) % (tempo + 1) == 0. */
     out->epochs = (out->block + s->netuid + 1) / (out->cfg.tempo + 1);
     out->last_epoch_block = last;
+    /* Lockstep blocks come as fast as the driver builds them; a live chain's every block time. */
+    out->poll_s = s->clock == TP_CLOCK_LOCKSTEP ? 0.02 : (double)out->cfg.block_time_ms / 4000.0;
+    return TP_OK;
+}
+
+tp_status tp_subtensor_info(void *self, tp_chain_info *out, tp_err *err) {
+    tp_subtensor *s = self;
+    int64_t head;
+    tp_status st = tp_sub_head_number(s->sub, &head, err);
+    if (st) return st;
+    if (!s->have_cached || s->cached.block != head) {
+        s->have_cached = 0;
+        if ((st = read_info(s, &s->cached, err))) return st;
+        s->have_cached = 1;
+    }
+    *out = s->cached;
     return TP_OK;
 }
 
@@ -186,6 +209,12 @@ static tp_status sub_weights(void *self, int64_t uid, tp_weights *out, tp_err *e
     return st;
 }
 
+static void sub_set_wait(void *self, tp_chain_wait_fn fn, void *ctx) {
+    tp_subtensor *s = self;
+    if (fn) tp_sub_set_wait(s->sub, fn, ctx);
+    else tp_sub_set_wait(s->sub, s->clock == TP_CLOCK_LOCKSTEP ? tp_subtensor_wait_by_building : NULL, s->sub);
+}
+
 static tp_status sub_epoch(void *self, tp_err *err) {
     (void)self;
     return tp_fail(err, TP_ERR_ARG, "Subtensor runs epochs itself every tempo blocks; advance the chain instead");
@@ -197,7 +226,8 @@ static tp_status sub_advance(void *self, int64_t blocks, int64_t *block, tp_err 
         return tp_fail(err, TP_ERR_ARG, "this chain builds its own blocks; only a development chain opened with "
                                         "clock=lockstep can be advanced");
     uint8_t hash[32];
-    tp_status st = tp_sub_dev_new_blocks(s->sub, blocks, err);
+    tp_status st = TP_OK;
+    for (int64_t i = 0; !st && i < blocks; i++) st = tp_subtensor_build_block(s->sub, err);
     return st ? st : tp_sub_head(s->sub, block, hash, err);
 }
 
@@ -205,6 +235,7 @@ static const tp_chain_ops subtensor_ops = {
     .name = "subtensor",
     .close = sub_close,
     .set_keys = sub_set_keys,
+    .set_wait = sub_set_wait,
     .info = tp_subtensor_info,
     .block_timestamp = sub_block_timestamp,
     .register_hotkey = tp_subtensor_register,
@@ -219,12 +250,6 @@ static const tp_chain_ops subtensor_ops = {
     .advance = sub_advance,
 };
 
-/* On a development chain nobody else builds blocks: a call waiting for inclusion builds one. */
-static tp_status build_block(void *ctx, int64_t head, tp_err *err) {
-    (void)head;
-    return tp_sub_dev_new_blocks(ctx, 1, err);
-}
-
 tp_status tp_chain_subtensor_open(const char *uri, int read_only, void **self, const tp_chain_ops **ops, tp_err *err) {
     tp_subtensor *s = tp_calloc(1, sizeof *s, err);
     if (!s) return err->code;
@@ -232,7 +257,7 @@ tp_status tp_chain_subtensor_open(const char *uri, int read_only, void **self, c
     s->read_only = read_only;
     tp_status st = parse_uri(uri, s, url, sizeof url, err);
     if (!st) st = tp_sub_open(url, NULL, &s->sub, err);
-    if (!st && s->clock == TP_CLOCK_LOCKSTEP) tp_sub_set_wait(s->sub, build_block, s->sub);
+    if (!st) sub_set_wait(s, NULL, NULL);
     json_t *added = NULL;
     if (!st) st = tp_subtensor_read(s, "SubtensorModule", "NetworksAdded", json_pack("[i]", s->netuid), &added, err);
     if (!st && !json_is_true(added)) st = tp_fail(err, TP_ERR_ARG, "%s has no subnet %u", url, s->netuid);

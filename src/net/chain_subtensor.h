@@ -24,6 +24,8 @@ typedef struct {
     int read_only;
     int has_hotkey, has_coldkey;
     tp_signer hotkey, coldkey;
+    tp_chain_info cached; /* info at cached.block: a poll that finds no new block costs one request */
+    int have_cached;
 } tp_subtensor;
 
 /* The commitment's text on the chain: "URI" or "URI\nKEY_ID\nSECRET", in one Raw field of the

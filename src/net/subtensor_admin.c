@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/hex.h"
+#include "net/subtensor_clock.h"
 
 #define RAO_PER_TAO 1e9
 
@@ -12,12 +13,6 @@ static json_t *account_json(const uint8_t a[32]) {
     char buf[67] = "0x";
     tp_hex(a, 32, buf + 2);
     return json_string(buf);
-}
-
-/* A development chain builds blocks only on request: a call waiting for inclusion asks for one. */
-static tp_status build_block(void *ctx, int64_t head, tp_err *err) {
-    (void)head;
-    return tp_sub_dev_new_blocks(ctx, 1, err);
 }
 
 tp_status tp_subtensor_connect(const char *uri, tp_sub **out, int *netuid, tp_err *err) {
@@ -31,7 +26,7 @@ tp_status tp_subtensor_connect(const char *uri, tp_sub **out, int *netuid, tp_er
     const char *nu = q ? strstr(q, "netuid=") : NULL;
     *netuid = nu ? atoi(nu + 7) : -1;
     tp_status st = tp_sub_open(url, NULL, out, err);
-    if (!st && q && strstr(q, "clock=lockstep")) tp_sub_set_wait(*out, build_block, *out);
+    if (!st && q && strstr(q, "clock=lockstep")) tp_sub_set_wait(*out, tp_subtensor_wait_by_building, *out);
     return st;
 }
 

@@ -17,7 +17,6 @@
  * a stop request or a late block is noticed soon. */
 #define WALL_POLL_MAX_S 0.2
 /* The lockstep clock moves when a driver advances it: look often, it costs one ledger read. */
-#define LOCKSTEP_POLL_S 0.003
 
 void tp_node_log(tp_node *n, const char *fmt, ...) {
     if (!n->o.log) return;
@@ -49,6 +48,10 @@ static tp_status commit_bucket(tp_node *n, tp_err *err) {
 }
 
 /* Identity: the wallet, the state directory, the chain and the uid. */
+/* A chain call waiting for its transaction's block waits like every other wait of the node
+ * (announced to a lockstep driver, stoppable). */
+static tp_status wait_next_block(void *ctx, int64_t head, tp_err *err) { return tp_node_await_block(ctx, head + 1, err); }
+
 static tp_status open_identity(tp_node *n, tp_err *err) {
     char home[512];
     tp_status st;
@@ -59,6 +62,7 @@ static tp_status open_identity(tp_node *n, tp_err *err) {
     if ((st = tp_mkdirs(n->state_dir, err)) || (st = tp_chain_open(n->o.chain, &n->chain, err)) ||
         (st = tp_chain_set_keys(n->chain, &n->wallet, NULL, err)))
         return st;
+    tp_chain_set_wait(n->chain, wait_next_block, n);
     tp_chain_info info;
     if ((st = tp_chain_info_get(n->chain, &info, err))) return st;
     n->ccfg = info.cfg;
@@ -155,7 +159,7 @@ int64_t tp_node_put_close_block(const tp_node *n, int64_t window) {
 
 /* How long to wait before looking at the chain again. */
 static double poll_interval(const tp_node *n, const tp_chain_info *info, int64_t block) {
-    if (n->ccfg.clock == TP_CLOCK_LOCKSTEP) return LOCKSTEP_POLL_S;
+    if (n->ccfg.clock == TP_CLOCK_LOCKSTEP) return info->poll_s;
     double due = n->ccfg.block_time_ms / 1000.0 * (double)block + info->genesis - tp_wall_now();
     return due < 0.001 ? 0.001 : due > WALL_POLL_MAX_S ? WALL_POLL_MAX_S : due;
 }

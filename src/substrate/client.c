@@ -175,3 +175,11 @@ tp_status tp_sub_head(tp_sub *c, int64_t *number, uint8_t hash[32], tp_err *err)
     json_decref(res);
     return st;
 }
+
+tp_status tp_sub_head_number(tp_sub *c, int64_t *number, tp_err *err) {
+    json_t *res = NULL;
+    tp_status st = tp_rpc_call(c->rpc, "chain_getHeader", NULL, &res, err);
+    if (!st) st = tp_sub_number_from_json(json_object_get(res, "number"), number, "chain_getHeader number", err);
+    json_decref(res);
+    return st;
+}

@@ -45,6 +45,8 @@ tp_rpc *tp_sub_rpc(tp_sub *c);
 
 /* The best block: its number and hash. */
 tp_status tp_sub_head(tp_sub *c, int64_t *number, uint8_t hash[32], tp_err *err);
+/* The best block's number alone (one request: what a poll for a new block needs). */
+tp_status tp_sub_head_number(tp_sub *c, int64_t *number, tp_err *err);
 /* The hash of block number on the best chain; an error when there is no such block yet. */
 tp_status tp_sub_block_hash(tp_sub *c, int64_t number, uint8_t hash[32], tp_err *err);
 
@@ -57,6 +59,9 @@ tp_status tp_sub_storage(tp_sub *c, const char *pallet, const char *entry, const
  * the same order. */
 tp_status tp_sub_storage_many(tp_sub *c, const char *pallet, const char *entry, const json_t *key_list,
                               const uint8_t *at, json_t **values, tp_err *err);
+/* The raw bytes at a storage key (*found 0 and *out NULL when absent). *out: free(). */
+tp_status tp_sub_storage_raw(tp_sub *c, const uint8_t *key, size_t key_len, const uint8_t *at, uint8_t **out,
+                             size_t *n, int *found, tp_err *err);
 /* A pallet constant, decoded. */
 tp_status tp_sub_constant(const tp_sub *c, const char *pallet, const char *name, json_t **value, tp_err *err);
 
@@ -87,6 +92,9 @@ tp_status tp_sub_dev_new_blocks(tp_sub *c, int64_t count, tp_err *err);
 /* Writes pallet.entry[keys] = value (JSON, encoded by the metadata) directly into state. */
 tp_status tp_sub_dev_set_storage(tp_sub *c, const char *pallet, const char *entry, const json_t *keys,
                                  const json_t *value, tp_err *err);
+/* Writes raw bytes at a raw key. */
+tp_status tp_sub_dev_set_raw(tp_sub *c, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len,
+                             tp_err *err);
 /* Sets the timestamp the next block will carry (seconds since the epoch). */
 tp_status tp_sub_dev_time_travel(tp_sub *c, double unix_seconds, tp_err *err);
 

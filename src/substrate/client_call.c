@@ -182,7 +182,8 @@ tp_status tp_sub_call(tp_sub *c, const tp_signer *s, const char *pallet, const c
     tp_sub_receipt r = {0};
     tp_status st = sign_call(c, s, pallet, call, args, &hex, &start, err);
     if (!st && !(params = json_pack("[O]", hex))) st = tp_fail(err, TP_ERR_NOMEM, "out of memory");
-    if (!st) st = tp_rpc_call(c->rpc, "author_submitExtrinsic", params, &res, err);
+    if (!st && (st = tp_rpc_call(c->rpc, "author_submitExtrinsic", params, &res, err)) && !err->retryable)
+        tp_wrap(err, "the node refused the transaction (nothing was submitted)");
     if (!st) st = follow(c, json_string_value(hex), start, &r, err);
     if (!st) st = check_events(c, &r, what, err);
     json_decref(hex);

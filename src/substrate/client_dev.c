@@ -14,6 +14,22 @@ tp_status tp_sub_dev_new_blocks(tp_sub *c, int64_t count, tp_err *err) {
               : TP_OK;
 }
 
+static tp_status set_pairs(tp_sub *c, const tp_scale_buf *key, const tp_scale_buf *val, tp_err *err) {
+    json_t *params = json_pack("[[[o, o]]]", tp_rpc_hex(key->data, key->len), tp_rpc_hex(val->data, val->len));
+    json_t *res = NULL;
+    if (!params) return tp_fail(err, TP_ERR_NOMEM, "out of memory");
+    tp_status st = tp_rpc_call(c->rpc, "dev_setStorage", params, &res, err);
+    json_decref(params);
+    json_decref(res);
+    return st;
+}
+
+tp_status tp_sub_dev_set_raw(tp_sub *c, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len,
+                             tp_err *err) {
+    tp_scale_buf k = {.data = (uint8_t *)key, .len = key_len}, v = {.data = (uint8_t *)value, .len = value_len};
+    return set_pairs(c, &k, &v, err) ? tp_wrap(err, "writing a storage key") : TP_OK;
+}
+
 tp_status tp_sub_dev_set_storage(tp_sub *c, const char *pallet, const char *entry, const json_t *keys,
                                  const json_t *value, tp_err *err) {
     const tp_md_storage *e = NULL;
@@ -22,14 +38,9 @@ tp_status tp_sub_dev_set_storage(tp_sub *c, const char *pallet, const char *entr
     tp_scale_buf_init(&val);
     tp_status st = tp_storage_key(c->md, pallet, entry, keys, &key, &e, err);
     if (!st) st = tp_value_encode(c->md, e->value_type, value, &val, err);
-    json_t *params = NULL, *res = NULL;
-    if (!st && !(params = json_pack("[[[o, o]]]", tp_rpc_hex(key.data, key.len), tp_rpc_hex(val.data, val.len))))
-        st = tp_fail(err, TP_ERR_NOMEM, "out of memory");
-    if (!st) st = tp_rpc_call(c->rpc, "dev_setStorage", params, &res, err);
+    if (!st) st = set_pairs(c, &key, &val, err);
     tp_scale_buf_free(&key);
     tp_scale_buf_free(&val);
-    json_decref(params);
-    json_decref(res);
     return st ? tp_wrap(err, "writing %s.%s", pallet, entry) : TP_OK;
 }
 

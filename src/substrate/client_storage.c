@@ -112,6 +112,23 @@ tp_status tp_sub_storage_many(tp_sub *c, const char *pallet, const char *entry, 
     return st;
 }
 
+tp_status tp_sub_storage_raw(tp_sub *c, const uint8_t *key, size_t key_len, const uint8_t *at, uint8_t **out,
+                             size_t *n, int *found, tp_err *err) {
+    *out = NULL;
+    *n = 0;
+    *found = 0;
+    json_t *params = json_pack("[o, o]", tp_rpc_hex(key, key_len), at_param(at)), *res = NULL;
+    if (!params) return tp_fail(err, TP_ERR_NOMEM, "out of memory");
+    tp_status st = tp_rpc_call(c->rpc, "state_getStorage", params, &res, err);
+    json_decref(params);
+    if (!st && !json_is_null(res)) {
+        st = tp_rpc_unhex(res, MAX_VALUE_BYTES, out, n, "a storage value", err);
+        *found = !st;
+    }
+    json_decref(res);
+    return st;
+}
+
 tp_status tp_sub_constant(const tp_sub *c, const char *pallet, const char *name, json_t **value, tp_err *err) {
     const tp_md_pallet *p = tp_md_find_pallet(c->md, pallet);
     const tp_md_constant *k = p ? tp_md_find_constant(p, name) : NULL;
