@@ -56,6 +56,11 @@ static const char usage_text[] =
     "  --timeout S             give up, naming who is stuck: lockstep, after S seconds without\n"
     "                          progress (default 600); wall, after S seconds in all (default the\n"
     "                          wall time of K+5 windows)\n"
+    "  --chain local|subtensor[:SPEC]\n"
+    "                          local (default): a SQLite ledger, DIR/chain.db; subtensor: a real\n"
+    "                          Subtensor runtime under chopsticks (SPEC 143, the default: the real\n"
+    "                          Yuma epoch; 218: dTAO call shapes), started on a free loopback port;\n"
+    "                          an operator wallet makes the subnet, registers and stakes every node\n"
     "  --seed N                derive every wallet's key from N (test networks only): with the\n"
     "                          lockstep clock the whole run, scores included, then repeats exactly\n"
     "\n"
@@ -170,7 +175,7 @@ static int wallet_in_net(const ln_opts *o, const char *w) {
 
 static int parse_args(int argc, char **argv, ln_opts *o) {
     enum { O_MINERS = 1000, O_VALIDATORS, O_WINDOWS, O_CONFIG, O_ADV, O_STORE, O_CLOCK, O_BLOCK_TIME, O_BPW,
-           O_FAULT, O_STAKE, O_OUT, O_TIMEOUT, O_SEED };
+           O_FAULT, O_STAKE, O_OUT, O_TIMEOUT, O_SEED, O_CHAIN };
     static const struct option opts[] = {{"miners", required_argument, 0, O_MINERS},
                                          {"validators", required_argument, 0, O_VALIDATORS},
                                          {"windows", required_argument, 0, O_WINDOWS},
@@ -185,6 +190,7 @@ static int parse_args(int argc, char **argv, ln_opts *o) {
                                          {"out", required_argument, 0, O_OUT},
                                          {"timeout", required_argument, 0, O_TIMEOUT},
                                          {"seed", required_argument, 0, O_SEED},
+                                         {"chain", required_argument, 0, O_CHAIN},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->config = "tiny";
@@ -233,6 +239,12 @@ static int parse_args(int argc, char **argv, ln_opts *o) {
             rc = cli_parse_i64(CMD, "--seed", optarg, 0, INT64_MAX, &o->seed);
             o->have_seed = 1;
             break;
+        case O_CHAIN:
+            if (!strcmp(optarg, "local")) o->subtensor = 0;
+            else if (!strcmp(optarg, "subtensor") || !strcmp(optarg, "subtensor:143")) o->subtensor = 143;
+            else if (!strcmp(optarg, "subtensor:218")) o->subtensor = 218;
+            else return cli_usage(CMD, "--chain expects local, subtensor (spec 143) or subtensor:218, got '%s'", optarg);
+            break;
         case ':': return cli_usage(CMD, "%s needs a value", argv[optind - 1]);
         default: return cli_usage(CMD, "unknown option '%s'", argv[optind - 1]);
         }
@@ -253,6 +265,9 @@ static int parse_args(int argc, char **argv, ln_opts *o) {
     for (int i = 0; i < o->n_adv; i++)
         if (!strcmp(o->adv[i].mode, "sybil") && o->adv[i].count % 2)
             return cli_usage(CMD, "--adversary sybil:%" PRId64 ": sybils come in pairs (an even count)", o->adv[i].count);
+    if (o->subtensor && o->wall)
+        return cli_usage(CMD, "--chain subtensor runs on the lockstep clock only (its runtime stamps blocks at least "
+                              "12 s apart)");
     if (o->n_stakes > o->validators)
         return cli_usage(CMD, "%d --stake values for %" PRId64 " validators", o->n_stakes, o->validators);
     for (int i = 0; i < o->n_faults; i++) {

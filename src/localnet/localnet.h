@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "core/error.h"
+#include "localnet/chopsticks.h"
 #include "localnet/wait_channel.h"
 #include "net/chain.h"
 
@@ -69,6 +70,7 @@ typedef struct {
     const char *out;
     int s3;             /* --store s3 */
     int wall;           /* --clock wall */
+    int subtensor;      /* --chain subtensor[:SPEC]: the spec (143, 218), 0 for the local ledger */
     int64_t block_time_ms, blocks_per_window;
     double timeout_s;   /* 0: the defaults (see the help) */
     int have_seed;      /* --seed: wallets derived from it, so a lockstep run repeats exactly */
@@ -103,6 +105,7 @@ typedef struct {
     int n_nodes;
     int leader;     /* index of the highest-stake validator */
     ln_s3 s3;
+    tp_chopsticks chopsticks; /* --chain subtensor: the chain's process */
     char **env;     /* the neurons' environment (NULL-terminated) */
     json_t *notes;  /* events worth a line in the report (deaths, faults, timeouts) */
 } ln_net;
@@ -116,6 +119,20 @@ tp_status ln_setup(ln_net *net, tp_err *err);
 void ln_net_free(ln_net *net);
 /* Appends a note (also printed on stdout with a "localnet: " prefix). */
 void ln_note(ln_net *net, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- subtensor.c */
+/* --chain subtensor: starts chopsticks on the runtime of opt.subtensor, makes the operator's keys and
+ * a subnet with the localnet's tempo, registers every node in uid order (the operator's coldkey
+ * registers and stakes them all), votes the subnet's emission on root (runtimes before dTAO), runs
+ * one epoch for the validator permits, and sets net->chain_uri. Logs to DIR/logs/chopsticks.log. */
+tp_status ln_subtensor_setup(ln_net *net, tp_err *err);
+/* Stops chopsticks (nothing when none runs). */
+void ln_subtensor_stop(ln_net *net);
+/* Advances the chain until one more epoch has run (so the validators' last weights count). */
+tp_status ln_final_epoch(ln_net *net, tp_err *err);
+/* The chain's last state for the report, DIR/chain-final.json: {"neurons": [{uid, stake, incentive,
+ * dividends, emission, weights: [[uid, w], ...]}, ...]}; the report reads it when the chain is gone. */
+tp_status ln_chain_snapshot(ln_net *net, tp_err *err);
 
 /* ---- procs.c */
 /* The neurons' environment: ours plus TEMPLAR_HOME, OMP_NUM_THREADS=1 unless set, S3 credentials. */

@@ -12,6 +12,7 @@
 
 #include "localnet/localnet.h"
 #include "core/fileio.h"
+#include "core/json.h"
 #include "net/wallet.h"
 
 typedef struct {
@@ -179,41 +180,88 @@ static void find_start(report *r) {
     r->count = end >= r->S ? end - r->S + 1 : 0;
 }
 
+static tp_status alloc_chain(report *r, int64_t n, tp_err *err) {
+    r->n_uids = n;
+    r->final_w = calloc((size_t)n + 1, sizeof *r->final_w);
+    r->incentive = calloc((size_t)n + 1, sizeof *r->incentive);
+    r->stake = calloc((size_t)n + 1, sizeof *r->stake);
+    return r->final_w && r->incentive && r->stake ? TP_OK : tp_fail(err, TP_ERR_NOMEM, "out of memory");
+}
+
+/* Adds validator u's row, weighted by its stake, to the final weights; returns the weight added. */
+static double add_row(report *r, int64_t u, const int64_t *uids, const double *w, int64_t n) {
+    double added = 0;
+    for (int64_t j = 0; j < n; j++)
+        if (uids[j] >= 0 && uids[j] < r->n_uids) {
+            r->final_w[uids[j]] += r->stake[u] * w[j];
+            added += r->stake[u] * w[j];
+        }
+    return added;
+}
+
+static void normalise_final(report *r, double total) {
+    if (total > 0)
+        for (int64_t u = 0; u < r->n_uids; u++) r->final_w[u] /= total;
+    r->have_chain = 1;
+}
+
+/* DIR/chain-final.json, which every run writes at its end (localnet.h: ln_chain_snapshot). */
+static tp_status read_snapshot(report *r, const char *path, tp_err *err) {
+    json_t *root = NULL;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    tp_status st = tp_read_file(path, (size_t)16 << 20, &text, &len, err);
+    if (!st) st = tp_json_parse((const char *)text, len, 0, path, &root, err);
+    free(text);
+    const json_t *ns = json_object_get(root, "neurons");
+    if (!st && !json_is_array(ns)) st = tp_fail(err, TP_ERR_FORMAT, "%s: no neurons list", path);
+    if (!st) st = alloc_chain(r, (int64_t)json_array_size(ns), err);
+    double total = 0;
+    size_t i, j;
+    const json_t *nj, *pair;
+    if (!st) json_array_foreach(ns, i, nj) {
+            r->incentive[i] = json_number_value(json_object_get(nj, "incentive"));
+            r->stake[i] = json_number_value(json_object_get(nj, "stake"));
+        }
+    if (!st) json_array_foreach(ns, i, nj) {
+            if (r->stake[i] <= 0) continue;
+            json_array_foreach(json_object_get(nj, "weights"), j, pair) {
+                int64_t uid = json_integer_value(json_array_get(pair, 0));
+                double w = json_number_value(json_array_get(pair, 1));
+                total += add_row(r, (int64_t)i, &uid, &w, 1);
+            }
+        }
+    if (!st) normalise_final(r, total);
+    json_decref(root);
+    return st;
+}
+
 /* Final weights (the validators' rows on chain, stake-weighted) and incentive (the run ends with one
- * more epoch, so the last weights count). Read only. */
+ * more epoch, so the last weights count): from the run's snapshot, or (runs from before snapshots)
+ * from the local ledger, read only. */
 static tp_status read_chain(report *r, tp_err *err) {
-    char uri[LN_PATH_MAX + 16];
+    char uri[LN_PATH_MAX + 32];
+    snprintf(uri, sizeof uri, "%s/chain-final.json", r->dir);
+    if (tp_path_exists(uri)) return read_snapshot(r, uri, err);
     snprintf(uri, sizeof uri, "local:%s/chain.db", r->dir);
     tp_chain *c;
     tp_status st = tp_chain_open_read_only(uri, &c, err);
     if (st) return st;
     tp_metagraph mg = {0};
-    if ((st = tp_chain_metagraph(c, &mg, err))) goto done;
-    r->n_uids = mg.n;
-    r->final_w = calloc((size_t)mg.n + 1, sizeof *r->final_w);
-    r->incentive = calloc((size_t)mg.n + 1, sizeof *r->incentive);
-    r->stake = calloc((size_t)mg.n + 1, sizeof *r->stake);
-    if (!r->final_w || !r->incentive || !r->stake) {
-        st = tp_fail(err, TP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    if ((st = tp_chain_metagraph(c, &mg, err)) || (st = alloc_chain(r, mg.n, err))) goto done;
     double total = 0;
     for (int64_t u = 0; u < mg.n; u++) {
         r->incentive[u] = mg.neurons[u].incentive;
         r->stake[u] = mg.neurons[u].stake;
+    }
+    for (int64_t u = 0; u < mg.n; u++) {
         if (mg.neurons[u].stake <= 0) continue;
         tp_weights w;
         if ((st = tp_chain_weights(c, u, &w, err))) goto done;
-        for (int64_t j = 0; j < w.n; j++)
-            if (w.uids[j] >= 0 && w.uids[j] < mg.n) {
-                r->final_w[w.uids[j]] += mg.neurons[u].stake * w.weights[j];
-                total += mg.neurons[u].stake * w.weights[j];
-            }
+        total += add_row(r, u, w.uids, w.weights, w.n);
         tp_weights_free(&w);
     }
-    if (total > 0)
-        for (int64_t u = 0; u < mg.n; u++) r->final_w[u] /= total;
-    r->have_chain = 1;
+    normalise_final(r, total);
 done:
     tp_metagraph_free(&mg);
     tp_chain_close(c);

@@ -13,18 +13,18 @@ static void print_report_paths(const char *dir) {
     fflush(stdout);
 }
 
-/* One more epoch once everything stopped, so the validators' last weights count in the report. */
+/* One more epoch once everything stopped, so the validators' last weights count in the report,
+ * and the chain's state kept for it (the chain may be gone when a report is rebuilt). */
 static void final_epoch(ln_net *net) {
-    tp_chain *c;
-    tp_err err;
-    if (tp_chain_open(net->chain_uri, &c, &err) || tp_chain_epoch(c, &err))
-        ln_note(net, "the final epoch did not run: %s", err.msg);
-    tp_chain_close(c);
+    tp_err err = {0};
+    if (ln_final_epoch(net, &err)) ln_note(net, "the final epoch did not run: %s", err.msg);
+    else if (ln_chain_snapshot(net, &err)) ln_note(net, "the chain's final state was not saved: %s", err.msg);
 }
 
 int ln_run(ln_net *net, volatile sig_atomic_t *stop) {
     tp_err err = {0};
     if (ln_setup(net, &err)) {
+        ln_subtensor_stop(net);
         fprintf(stderr, "templar localnet: %s\n", err.msg);
         return 1;
     }
@@ -42,6 +42,7 @@ int ln_run(ln_net *net, volatile sig_atomic_t *stop) {
     const char *word = outcome == LN_DONE ? "completed" : outcome == LN_INTERRUPTED ? "interrupted" : "failed";
     tp_err rerr = {0};
     int report_ok = ln_report_write(net->dir, word, net->notes, &rerr) == TP_OK;
+    ln_subtensor_stop(net);
     if (report_ok) print_report_paths(net->dir);
     else fprintf(stderr, "templar localnet: writing the report: %s\n", rerr.msg);
     if (outcome == LN_FAILED) fprintf(stderr, "templar localnet: %s\n", err.msg);

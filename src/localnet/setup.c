@@ -335,12 +335,14 @@ tp_status ln_setup(ln_net *net, tp_err *err) {
     if ((st = find_binary_and_repo(net, err)) || (st = resolve_run_config(net, &rc, &named, err)) ||
         (st = prepare_out_dir(net, err)) || (st = write_run_config(net, &rc, named, err)) ||
         (st = make_nodes(net, err)) || (st = make_wallets(net, err)) ||
-        (st = make_chain(net, err)) || (st = make_node_dirs(net, err)) || (st = write_manifest(net, err)))
+        (st = net->opt.subtensor ? ln_subtensor_setup(net, err) : make_chain(net, err)) ||
+        (st = make_node_dirs(net, err)) || (st = write_manifest(net, err)))
         return st;
     const ln_opts *o = &net->opt;
-    printf("localnet: %s: %" PRId64 " validators, %" PRId64 " miners, %" PRId64 " windows, %s clock, %s store; "
-           "leader %s (uid %d)\n",
+    printf("localnet: %s: %" PRId64 " validators, %" PRId64 " miners, %" PRId64 " windows, %s clock, %s store, "
+           "%s chain; leader %s (uid %d)\n",
            net->dir, o->validators, o->miners, o->windows, o->wall ? "wall" : "lockstep", o->s3 ? "s3" : "file",
+           o->subtensor ? "Subtensor" : "local",
            net->nodes[net->leader].name, net->leader);
     fflush(stdout);
     return TP_OK;

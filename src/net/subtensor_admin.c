@@ -118,6 +118,14 @@ static tp_status admin_call(const tp_metadata *md, int netuid, const char *name,
     return *call ? TP_OK : tp_fail(err, TP_ERR_NOMEM, "out of memory");
 }
 
+int tp_subtensor_has_param(const tp_sub *c, const char *name) {
+    const tp_metadata *md = tp_sub_metadata(c);
+    const tp_md_pallet *p = tp_md_find_pallet(md, "AdminUtils");
+    char fn[128];
+    snprintf(fn, sizeof fn, "sudo_set_%s", name);
+    return p && tp_md_find_call(md, p, fn) != NULL;
+}
+
 tp_status tp_subtensor_sudo_set(tp_sub *c, const tp_signer *sudo, int netuid, const char *const *names,
                                 const int64_t *values, int n, tp_err *err) {
     json_t *calls = json_array();

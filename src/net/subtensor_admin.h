@@ -26,6 +26,9 @@ tp_status tp_subtensor_create_subnet(tp_sub *c, const tp_signer *coldkey, const 
 tp_status tp_subtensor_sudo_set(tp_sub *c, const tp_signer *sudo, int netuid, const char *const *names,
                                 const int64_t *values, int n, tp_err *err);
 
+/* 1 when the runtime has the hyperparameter (an AdminUtils.sudo_set_<name> call). */
+int tp_subtensor_has_param(const tp_sub *c, const char *name);
+
 /* Runtimes before dTAO pay a subnet only what the root network's weights give it: registers hotkey
  * on root (signed by coldkey) and sets root weights all to netuid (signed by hotkey). */
 tp_status tp_subtensor_root_vote(tp_sub *c, const tp_signer *coldkey, const tp_signer *hotkey, int netuid,
