@@ -113,6 +113,11 @@ void tp_chain_set_wait(tp_chain *c, tp_chain_wait_fn fn, void *ctx) {
     if (c->ops->set_wait) c->ops->set_wait(c->self, fn, ctx);
 }
 
+void tp_chain_io_take(tp_chain *c, tp_chain_io *out) {
+    memset(out, 0, sizeof *out);
+    if (c->ops->io_take) c->ops->io_take(c->self, out);
+}
+
 tp_status tp_chain_info_get(tp_chain *c, tp_chain_info *out, tp_err *err) { return c->ops->info(c->self, out, err); }
 
 tp_status tp_chain_block_timestamp(tp_chain *c, int64_t block, double *ts, tp_err *err) {

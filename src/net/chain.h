@@ -112,6 +112,15 @@ static inline int64_t tp_window_first_block(int64_t window, int64_t blocks_per_w
 typedef tp_status (*tp_chain_wait_fn)(void *ctx, int64_t head, tp_err *err);
 void tp_chain_set_wait(tp_chain *c, tp_chain_wait_fn fn, void *ctx);
 
+/* What a handle exchanged with a remote chain (all zero for the local ledger). */
+typedef struct {
+    int64_t calls;
+    int64_t bytes_up, bytes_down;
+    double seconds;
+} tp_chain_io;
+/* The traffic since the last take (or the open), then starts counting again. */
+void tp_chain_io_take(tp_chain *c, tp_chain_io *out);
+
 /* Configuration, current block, window, epoch count. Also runs any epoch that is due. */
 tp_status tp_chain_info_get(tp_chain *c, tp_chain_info *out, tp_err *err);
 /* Timestamp (wall seconds) of a block. Lockstep: when the counter reached it; a future block is an

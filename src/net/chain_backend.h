@@ -14,6 +14,7 @@ typedef struct {
     /* NULL for a backend that signs nothing (the local ledger trusts its file's writers). */
     tp_status (*set_keys)(void *self, const tp_wallet *hotkey, const tp_wallet *coldkey, tp_err *err);
     void (*set_wait)(void *self, tp_chain_wait_fn fn, void *ctx); /* NULL: the backend never waits */
+    void (*io_take)(void *self, tp_chain_io *out); /* NULL: no remote traffic */
     tp_status (*info)(void *self, tp_chain_info *out, tp_err *err);
     tp_status (*block_timestamp)(void *self, int64_t block, double *ts, tp_err *err);
     tp_status (*register_hotkey)(void *self, const char *hotkey, int64_t *uid, int *is_new, tp_err *err);

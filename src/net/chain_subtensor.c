@@ -215,6 +215,14 @@ static void sub_set_wait(void *self, tp_chain_wait_fn fn, void *ctx) {
     else tp_sub_set_wait(s->sub, s->clock == TP_CLOCK_LOCKSTEP ? tp_subtensor_wait_by_building : NULL, s->sub);
 }
 
+static void sub_io_take(void *self, tp_chain_io *out) {
+    tp_subtensor *s = self;
+    tp_rpc_stats st;
+    tp_rpc_stats_get(tp_sub_rpc(s->sub), &st);
+    tp_rpc_stats_reset(tp_sub_rpc(s->sub));
+    *out = (tp_chain_io){st.calls, st.bytes_sent, st.bytes_received, st.seconds};
+}
+
 static tp_status sub_epoch(void *self, tp_err *err) {
     (void)self;
     return tp_fail(err, TP_ERR_ARG, "Subtensor runs epochs itself every tempo blocks; advance the chain instead");
@@ -236,6 +244,7 @@ static const tp_chain_ops subtensor_ops = {
     .close = sub_close,
     .set_keys = sub_set_keys,
     .set_wait = sub_set_wait,
+    .io_take = sub_io_take,
     .info = tp_subtensor_info,
     .block_timestamp = sub_block_timestamp,
     .register_hotkey = tp_subtensor_register,

@@ -89,6 +89,12 @@ tp_status tp_node_metrics(tp_node *n, json_t *record, tp_err *err) {
     char path[1200];
     snprintf(path, sizeof path, "%s/metrics.jsonl", n->state_dir);
     char *line = NULL;
+    tp_chain_io io;
+    tp_chain_io_take(n->chain, &io); /* the chain traffic of the window this record closes */
+    if (record && io.calls)
+        json_object_set_new(record, "chain_io", json_pack("{sI sI sI sf}", "calls", (json_int_t)io.calls, "bytes_up",
+                                                          (json_int_t)io.bytes_up, "bytes_down",
+                                                          (json_int_t)io.bytes_down, "seconds", io.seconds));
     tp_status st = record ? tp_json_dump(record, JSON_COMPACT, &line, NULL, err)
                           : tp_fail(err, TP_ERR_NOMEM, "metrics: out of memory");
     json_decref(record);
