@@ -1,6 +1,6 @@
-/* templar chain SUBCOMMAND --chain URI ...: the chain from the command line (a local ledger:
- * local:PATH). Hotkeys come from wallets ($TEMPLAR_HOME/wallets/NAME); store read credentials come
- * from the environment, never from argv. */
+/* templar chain SUBCOMMAND --chain URI ...: the chain from the command line (a local ledger,
+ * local:PATH, or a Subtensor subnet, subtensor+http://…?netuid=N). Hotkeys come from wallets
+ * ($TEMPLAR_HOME/wallets/NAME); store read credentials come from the environment, never from argv. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -21,8 +21,10 @@ static const char usage_text[] =
     "usage: templar chain SUBCOMMAND --chain URI [OPTIONS]\n"
     "\n"
     "The chain: hotkeys registered as uids, stake, store commitments, weights and Yuma consensus.\n"
-    "URI is local:PATH, a SQLite ledger shared by every process of this machine ($TEMPLAR_CHAIN is\n"
-    "the default for --chain).\n"
+    "URI is local:PATH, a SQLite ledger shared by every process of this machine, or\n"
+    "subtensor+http(s)://HOST:PORT?netuid=N[&blocks_per_window=B][&clock=lockstep], one subnet of\n"
+    "Bittensor's chain over JSON-RPC (registration and stake are then signed by --coldkey WALLET;\n"
+    "init and epoch are for the local ledger). $TEMPLAR_CHAIN is the default for --chain.\n"
     "\n"
     "subcommands:\n"
     "  init         create a ledger (clock, block time, tempo, max uids, permit stake)\n"

@@ -8,14 +8,16 @@
 #include "cli/commands.h"
 #include "net/chain.h"
 #include "net/wallet.h"
+#include "substrate/ss58.h"
 
 static const char usage_text[] =
     "usage: templar wallet create NAME\n"
     "       templar wallet show NAME [--chain URI]\n"
     "\n"
     "create makes an ed25519 hotkey in $TEMPLAR_HOME/wallets/NAME (default ~/.templar/wallets/NAME):\n"
-    "'hotkey' holds the key pair (mode 0600), 'hotkey.pub' the public key. show prints the public key\n"
-    "and, given a chain (local:PATH), the uid the hotkey is registered as there.\n";
+    "'hotkey' holds the key pair (mode 0600), 'hotkey.pub' the public key. Both print the public key\n"
+    "and its SS58 address (what Subtensor calls the account; send TAO there to fund a coldkey); show,\n"
+    "given a chain (local:PATH or subtensor+http://…?netuid=N), the uid it is registered as there.\n";
 
 /* Prints "uid N" for the wallet's hotkey on the chain. */
 static int show_uid(const char *uri, const tp_wallet *w) {
@@ -63,6 +65,8 @@ int cmd_wallet(int argc, char **argv) {
         if (tp_wallet_load(home, name, &w, &err)) return cli_fail("wallet", &err);
         printf("wallet %s\nhotkey %s\n", name, w.pk_hex);
     }
+    char ss58[TP_SS58_MAX];
+    if (!tp_ss58_encode(TP_SS58_BITTENSOR, w.pk, ss58, &err)) printf("address %s (SS58, for Subtensor)\n", ss58);
     tp_wallet_clear(&w);
     return chain ? show_uid(chain, &w) : 0;
 }
