@@ -113,18 +113,11 @@ static tp_status timestamp_at(tp_subtensor *s, const uint8_t hash[32], double *t
     return st;
 }
 
-/* Lockstep: the wall time the block was built at (subtensor_clock.h), else the block's own stamp. */
-static tp_status block_time(tp_subtensor *s, int64_t block, const uint8_t hash[32], double *ts, tp_err *err) {
-    int found = 0;
-    tp_status st = s->clock == TP_CLOCK_LOCKSTEP ? tp_subtensor_lockstep_time(s->sub, block, ts, &found, err) : TP_OK;
-    return st || found ? st : timestamp_at(s, hash, ts, err);
-}
-
 static tp_status sub_block_timestamp(void *self, int64_t block, double *ts, tp_err *err) {
     tp_subtensor *s = self;
     uint8_t hash[32];
     tp_status st = tp_sub_block_hash(s->sub, block, hash, err);
-    return st ? st : block_time(s, block, hash, ts, err);
+    return st ? st : timestamp_at(s, hash, ts, err);
 }
 
 static tp_status read_info(tp_subtensor *s, tp_chain_info *out, tp_err *err) {
@@ -137,7 +130,7 @@ static tp_status read_info(tp_subtensor *s, tp_chain_info *out, tp_err *err) {
     uint8_t hash[32];
     int64_t kappa = 0, last = 0;
     tp_status st = tp_sub_head(s->sub, &out->block, hash, err);
-    if (!st) st = block_time(s, out->block, hash, &out->block_ts, err);
+    if (!st) st = timestamp_at(s, hash, &out->block_ts, err);
     if (!st) st = read_int(s, "Tempo", &out->cfg.tempo, err);
     if (!st) st = read_int(s, "MaxAllowedUids", &out->cfg.max_uids, err);
     if (!st) st = read_int(s, "Kappa", &kappa, err);

@@ -92,10 +92,8 @@ tp_status tp_sub_dev_new_blocks(tp_sub *c, int64_t count, tp_err *err);
 /* Writes pallet.entry[keys] = value (JSON, encoded by the metadata) directly into state. */
 tp_status tp_sub_dev_set_storage(tp_sub *c, const char *pallet, const char *entry, const json_t *keys,
                                  const json_t *value, tp_err *err);
-/* Writes raw bytes at a raw key. */
-tp_status tp_sub_dev_set_raw(tp_sub *c, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len,
-                             tp_err *err);
-/* Sets the timestamp the next block will carry (seconds since the epoch). */
+/* Sets the chain's clock (its latest timestamp and slot) to unix_seconds; the next block is stamped
+ * one slot later. */
 tp_status tp_sub_dev_time_travel(tp_sub *c, double unix_seconds, tp_err *err);
 
 #endif

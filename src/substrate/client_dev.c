@@ -24,12 +24,6 @@ static tp_status set_pairs(tp_sub *c, const tp_scale_buf *key, const tp_scale_bu
     return st;
 }
 
-tp_status tp_sub_dev_set_raw(tp_sub *c, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len,
-                             tp_err *err) {
-    tp_scale_buf k = {.data = (uint8_t *)key, .len = key_len}, v = {.data = (uint8_t *)value, .len = value_len};
-    return set_pairs(c, &k, &v, err) ? tp_wrap(err, "writing a storage key") : TP_OK;
-}
-
 tp_status tp_sub_dev_set_storage(tp_sub *c, const char *pallet, const char *entry, const json_t *keys,
                                  const json_t *value, tp_err *err) {
     const tp_md_storage *e = NULL;

@@ -204,6 +204,24 @@ static void roundtrip_live(net *n, const char *pallet, const char *entry, json_t
     tp_scale_buf_free(&again);
 }
 
+/* What a user sees: `templar chain metagraph --chain subtensor+…` prints the subnet. */
+static void cli_metagraph(net *n, int64_t m1) {
+    char *out;
+    int rc = cli_run(&out, "chain metagraph --chain '%s' --json", n->uri);
+    cr_assert_eq(rc, 0, "%s", out);
+    json_t *j = json_loads(out, 0, NULL);
+    cr_assert(json_array_size(j) >= 3, "%s", out);
+    json_t *e = json_array_get(j, (size_t)m1);
+    cr_assert_str_eq(json_string_value(json_object_get(e, "hotkey")), n->w[M1HOT].pk_hex);
+    cr_assert(json_number_value(json_object_get(e, "incentive")) > 0);
+    cr_assert_str_eq(json_string_value(json_object_get(e, "store")), "s3+http://127.0.0.1:9000/m1-bucket");
+    json_decref(j);
+    free(out);
+    rc = cli_run(&out, "wallet show m1hot --chain '%s'", n->uri);
+    cr_assert(rc == 0 && strstr(out, "uid ") && strstr(out, "address 5"), "%s", out);
+    free(out);
+}
+
 static void roundtrip_all(net *n) {
     char acct[70];
     snprintf(acct, sizeof acct, "0x%s", n->w[VCOLD].pk_hex);
@@ -268,6 +286,7 @@ Test(subtensor, whole_flow_on_spec_143_matches_polkadot_js, .timeout = 600) {
     cr_assert_float_eq(row.weights[0], 2.0 / 3.0, 1e-4);
     tp_weights_free(&row);
     compare_with_oracle(&n, cv);
+    cli_metagraph(&n, m1);
     roundtrip_all(&n);
     refusals(&n);
     tp_chain_close(c1);
