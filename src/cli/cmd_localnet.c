@@ -60,7 +60,9 @@ static const char usage_text[] =
     "                          local (default): a SQLite ledger, DIR/chain.db; subtensor: a real\n"
     "                          Subtensor runtime under chopsticks (SPEC 143, the default: the real\n"
     "                          Yuma epoch; 218: dTAO call shapes), started on a free loopback port;\n"
-    "                          an operator wallet makes the subnet, registers and stakes every node\n"
+    "                          an operator wallet makes the subnet, registers and stakes every node;\n"
+    "                          localnet builds its blocks (in lockstep, or one per --block-time on\n"
+    "                          the wall clock), each stamped with the real time\n"
     "  --seed N                derive every wallet's key from N (test networks only): with the\n"
     "                          lockstep clock the whole run, scores included, then repeats exactly\n"
     "\n"
@@ -265,9 +267,6 @@ static int parse_args(int argc, char **argv, ln_opts *o) {
     for (int i = 0; i < o->n_adv; i++)
         if (!strcmp(o->adv[i].mode, "sybil") && o->adv[i].count % 2)
             return cli_usage(CMD, "--adversary sybil:%" PRId64 ": sybils come in pairs (an even count)", o->adv[i].count);
-    if (o->subtensor && o->wall)
-        return cli_usage(CMD, "--chain subtensor runs on the lockstep clock only (its runtime stamps blocks at least "
-                              "12 s apart)");
     if (o->n_stakes > o->validators)
         return cli_usage(CMD, "%d --stake values for %" PRId64 " validators", o->n_stakes, o->validators);
     for (int i = 0; i < o->n_faults; i++) {

@@ -26,6 +26,7 @@ typedef struct {
     int64_t printed;      /* last window whose progress line was printed */
     double last_progress; /* tp_now() of the last block or record */
     double t0;
+    double next_block_at; /* wall clock on Subtensor: when the driver builds the next block */
 } driver;
 
 static int is_neuron(const ln_node *n) { return n->kind != LN_OWNER; }
@@ -248,6 +249,19 @@ static tp_status lockstep_step(driver *d, int *advanced, tp_err *err) {
     return observe_chain(d, err);
 }
 
+/* Wall clock on Subtensor: the development chain builds a block only on request, so the driver
+ * builds one every block time. */
+static tp_status wall_blocks(driver *d, tp_err *err) {
+    double period = (double)d->net->opt.block_time_ms / 1000.0;
+    if (d->next_block_at <= 0) d->next_block_at = d->t0 + period;
+    while (tp_now() >= d->next_block_at) {
+        tp_status st = tp_chain_advance(d->chain, 1, NULL, err);
+        if (st) return st;
+        d->next_block_at += period;
+    }
+    return TP_OK;
+}
+
 /* Sleeps until a neuron announces a wait or exits (lockstep), or for the wall clock's poll interval. */
 static void wait_for_events(driver *d) {
     ln_net *net = d->net;
@@ -339,6 +353,7 @@ ln_outcome ln_drive(ln_net *net, volatile sig_atomic_t *stop, tp_err *err) {
         }
         if ((st = observe_chain(&d, err)) || (st = apply_faults(&d, d.window, 0, err))) break;
         int advanced = 0;
+        if (o->wall && o->subtensor && (st = wall_blocks(&d, err))) break;
         if (!o->wall) {
             if ((st = lockstep_step(&d, &advanced, err))) break;
             /* Kills fire right after the advance that enters their window: mid-window for the victim. */

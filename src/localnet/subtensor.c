@@ -86,9 +86,9 @@ static tp_status make_subnet(ln_net *net, tp_sub *c, const tp_signer *op, int *n
 }
 
 /* Every node registered in uid order by the operator's coldkey, the validators staked. */
-static tp_status register_nodes(ln_net *net, const tp_wallet *op, tp_err *err) {
+static tp_status register_nodes(ln_net *net, const char *uri, const tp_wallet *op, tp_err *err) {
     tp_chain *ch;
-    tp_status st = tp_chain_open(net->chain_uri, &ch, err);
+    tp_status st = tp_chain_open(uri, &ch, err);
     if (!st) st = tp_chain_set_keys(ch, NULL, op, err);
     for (int i = 0; !st && i < net->n_nodes; i++) {
         ln_node *nd = &net->nodes[i];
@@ -144,13 +144,20 @@ static tp_status setup_on_chain(ln_net *net, tp_sub *c, const tp_wallet *opw, tp
     tp_status st = tp_subtensor_build_block(c, err);
     if (!st) st = fund_all(net, c, &op, err);
     if (!st) st = make_subnet(net, c, &op, &netuid, err);
-    if (!st) {
-        snprintf(net->chain_uri, sizeof net->chain_uri, "subtensor+%s?netuid=%d&blocks_per_window=%" PRId64
-                 "&clock=lockstep", net->chopsticks.url, netuid, net->opt.blocks_per_window);
-        st = register_nodes(net, opw, err);
-    }
+    /* Setup builds the blocks its calls wait for (clock=lockstep); the neurons' URI says who builds
+     * them during the run: the driver, once every neuron waits (lockstep) or every block time (wall). */
+    char setup_uri[TP_CHAIN_URI_MAX];
+    snprintf(setup_uri, sizeof setup_uri, "subtensor+%s?netuid=%d&blocks_per_window=%" PRId64 "&clock=lockstep",
+             net->chopsticks.url, netuid, net->opt.blocks_per_window);
+    if (net->opt.wall)
+        snprintf(net->chain_uri, sizeof net->chain_uri,
+                 "subtensor+%s?netuid=%d&blocks_per_window=%" PRId64 "&block_time_ms=%" PRId64, net->chopsticks.url,
+                 netuid, net->opt.blocks_per_window, net->opt.block_time_ms);
+    else
+        snprintf(net->chain_uri, sizeof net->chain_uri, "%s", setup_uri);
+    if (!st) st = register_nodes(net, setup_uri, opw, err);
     if (!st && tp_subtensor_is_legacy(c)) st = root_vote(net, c, &op, netuid, err);
-    if (!st) st = advance_to_epoch(net->chain_uri, err); /* the validators' permits */
+    if (!st) st = advance_to_epoch(setup_uri, err); /* the validators' permits */
     tp_signer_clear(&op);
     if (!st) printf("localnet: subnet %d on Subtensor: %d uids registered and staked\n", netuid, net->n_nodes);
     return st;

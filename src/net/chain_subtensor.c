@@ -47,12 +47,14 @@ static tp_status parse_query(const char *q, tp_subtensor *s, int *have_netuid, t
             *have_netuid = 1;
         } else if (!strcmp(kv, "blocks_per_window") && numeric && n >= 1 && n <= 1000000) {
             s->blocks_per_window = n;
+        } else if (!strcmp(kv, "block_time_ms") && numeric && n >= 1 && n <= 86400000) {
+            s->block_time_ms = n;
         } else if (!strcmp(kv, "clock") && (!strcmp(v, "lockstep") || !strcmp(v, "wall"))) {
             s->clock = !strcmp(v, "lockstep") ? TP_CLOCK_LOCKSTEP : TP_CLOCK_WALL;
         } else {
             return tp_fail(err, TP_ERR_ARG,
                            "chain URI: bad parameter %s=%s (netuid=0-65535, blocks_per_window=1-1000000, "
-                           "clock=wall|lockstep)",
+                           "block_time_ms=1-86400000, clock=wall|lockstep)",
                            kv, v);
         }
     }
@@ -123,7 +125,7 @@ static tp_status sub_block_timestamp(void *self, int64_t block, double *ts, tp_e
 static tp_status read_info(tp_subtensor *s, tp_chain_info *out, tp_err *err) {
     memset(out, 0, sizeof *out);
     tp_chain_config_default(&out->cfg);
-    out->cfg.block_time_ms = tp_sub_block_time_ms(s->sub);
+    out->cfg.block_time_ms = s->block_time_ms ? s->block_time_ms : tp_sub_block_time_ms(s->sub);
     out->cfg.blocks_per_window = s->blocks_per_window;
     out->cfg.clock = s->clock;
     out->cfg.emission_per_block = 0;
@@ -223,9 +225,6 @@ static tp_status sub_epoch(void *self, tp_err *err) {
 
 static tp_status sub_advance(void *self, int64_t blocks, int64_t *block, tp_err *err) {
     tp_subtensor *s = self;
-    if (s->clock != TP_CLOCK_LOCKSTEP)
-        return tp_fail(err, TP_ERR_ARG, "this chain builds its own blocks; only a development chain opened with "
-                                        "clock=lockstep can be advanced");
     uint8_t hash[32];
     tp_status st = TP_OK;
     for (int64_t i = 0; !st && i < blocks; i++) st = tp_subtensor_build_block(s->sub, err);

@@ -1,9 +1,11 @@
 /* The Subtensor backend (private to src/net): Bittensor's chain over JSON-RPC, one subnet.
  *
- * URI: subtensor+http://HOST:PORT[/PATH]?netuid=N[&blocks_per_window=B][&clock=lockstep]
+ * URI: subtensor+http://HOST:PORT[/PATH]?netuid=N[&blocks_per_window=B][&block_time_ms=T][&clock=lockstep]
  * (or subtensor+https://). Every node of a network must use the same netuid and blocks_per_window
- * (default 10). clock=lockstep is for a development chain (chopsticks) whose blocks are built on
- * request: tp_chain_advance builds them with dev_newBlock.
+ * (default 10). On a development chain (chopsticks), tp_chain_advance builds blocks (dev_newBlock,
+ * stamped with real time); clock=lockstep says nobody else builds them (a call waiting for its
+ * block builds it, and waiting clients poll fast); block_time_ms gives the pace of a chain whose
+ * blocks come faster than the runtime's slot (a development chain built on a timer).
  *
  * Hotkeys are the hex of the 32-byte account id (a templar wallet's public key). Amounts are TAO
  * (1e9 rao); incentive, dividends, rank, consensus are the chain's u16 shares over 65535; weights
@@ -20,6 +22,7 @@ typedef struct {
     tp_sub *sub;
     uint16_t netuid;
     int64_t blocks_per_window;
+    int64_t block_time_ms; /* 0: the runtime's (2 × Timestamp.MinimumPeriod) */
     tp_chain_clock clock;
     int read_only;
     int has_hotkey, has_coldkey;
