@@ -161,6 +161,12 @@ static void child(const command *c, pid_t parent, int out, int devnull) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(1); /* the parent died before the line above */
+    /* Blocked or ignored signals survive exec: chopsticks must still hear SIGTERM and SIGINT. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
     if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) _exit(126);
     execv(c->node, (char *const *)c->argv);
     _exit(127);

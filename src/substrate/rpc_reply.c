@@ -73,14 +73,15 @@ static tp_status check_envelope(const json_t *j, int64_t id, const char *method,
 static tp_status take_error(const json_t *e, const char *method, int64_t *err_code, char *err_msg, size_t err_msg_n,
                             tp_err *err) {
     const json_t *code = json_object_get(e, "code"), *m = json_object_get(e, "message");
-    if (!json_is_object(e) || !json_is_integer(code) || (m && !json_is_string(m)))
-        return tp_fail(err, TP_ERR_FORMAT, "RPC %.128s: the reply's error is not an object with an integer code", method);
+    if (!json_is_object(e) || (code && !json_is_integer(code)) || (m && !json_is_string(m)))
+        return tp_fail(err, TP_ERR_FORMAT, "RPC %.128s: the reply's error is not an object with an integer code and a "
+                       "message", method);
     char text[TP_RPC_MSG_MAX];
     error_text(e, text, sizeof text);
-    *err_code = json_integer_value(code);
-    /* An error code of 0 would read as "no error" through tp_rpc_last_error. */
-    if (!*err_code) *err_code = -1;
+    /* chopsticks' HTTP server sends no code at all; a code of 0 would read as "no error". */
+    *err_code = code && json_integer_value(code) ? json_integer_value(code) : TP_RPC_NO_CODE;
     if (err_msg_n) snprintf(err_msg, err_msg_n, "%s", text);
+    if (!code) return tp_fail(err, TP_ERR_IO, "RPC %.128s: error: %s", method, text);
     return tp_fail(err, TP_ERR_IO, "RPC %.128s: error %lld: %s", method, (long long)json_integer_value(code), text);
 }
 
