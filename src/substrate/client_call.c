@@ -173,6 +173,16 @@ static tp_status check_events(tp_sub *c, tp_sub_receipt *r, const char *what, tp
     return st;
 }
 
+/* A resend after a lost reply finds the transaction already in the pool (1013): it was submitted. */
+static tp_status submit(tp_sub *c, const json_t *params, json_t **res, tp_err *err) {
+    tp_status st = tp_rpc_call(c->rpc, "author_submitExtrinsic", params, res, err);
+    const char *msg = "";
+    int64_t code = st ? tp_rpc_last_error(c->rpc, &msg) : 0;
+    if (st && (code == 1013 || strstr(msg, "already imported"))) return TP_OK;
+    if (st && !err->retryable) tp_wrap(err, "the node refused the transaction (nothing was submitted)");
+    return st;
+}
+
 tp_status tp_sub_call(tp_sub *c, const tp_signer *s, const char *pallet, const char *call, const json_t *args,
                       tp_sub_receipt *receipt, tp_err *err) {
     char what[160];
@@ -182,8 +192,7 @@ tp_status tp_sub_call(tp_sub *c, const tp_signer *s, const char *pallet, const c
     tp_sub_receipt r = {0};
     tp_status st = sign_call(c, s, pallet, call, args, &hex, &start, err);
     if (!st && !(params = json_pack("[O]", hex))) st = tp_fail(err, TP_ERR_NOMEM, "out of memory");
-    if (!st && (st = tp_rpc_call(c->rpc, "author_submitExtrinsic", params, &res, err)) && !err->retryable)
-        tp_wrap(err, "the node refused the transaction (nothing was submitted)");
+    if (!st) st = submit(c, params, &res, err);
     if (!st) st = follow(c, json_string_value(hex), start, &r, err);
     if (!st) st = check_events(c, &r, what, err);
     json_decref(hex);

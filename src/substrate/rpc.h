@@ -40,8 +40,9 @@ void tp_rpc_close(tp_rpc *r);
 /* Calls method with params (a JSON array, borrowed; NULL for none). *result receives a new reference
  * to the reply's "result" (JSON null is a valid result). */
 tp_status tp_rpc_call(tp_rpc *r, const char *method, const json_t *params, json_t **result, tp_err *err);
-/* The error object of the last call that got one: its code (0 when the last call had none) and
- * message (empty when none). */
+/* The error object of the last call that got one: its code (0 when the last call had none;
+ * TP_RPC_NO_CODE, -1, when the object had no code: chopsticks' HTTP server sends only a message,
+ * even for 1010/1011 transaction errors) and message (empty when none). */
 int64_t tp_rpc_last_error(const tp_rpc *r, const char **message);
 /* Counters since open (or the last reset). */
 void tp_rpc_stats_get(const tp_rpc *r, tp_rpc_stats *out);
