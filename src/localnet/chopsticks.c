@@ -3,6 +3,7 @@
  * nothing here guesses with sleeps. chopsticks itself moves on to the next port when the one it is
  * given is taken, so the port is the one that line names. */
 #include "localnet/chopsticks.h"
+#include "localnet/localnet.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -139,19 +140,6 @@ static void build_argv(const tp_chopsticks_opts *o, int port, command *c) {
     c->argv[n++] = "--port";
     c->argv[n++] = c->port;
     c->argv[n] = NULL;
-}
-
-/* A port nobody listens on now (the kernel's choice); -1 when no socket can be made. */
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
 }
 
 /* ---------------------------------------------------------------- the child */
@@ -391,7 +379,7 @@ void tp_chopsticks_opts_default(tp_chopsticks_opts *o) {
 /* One attempt on a fresh port. On failure the child is gone; *retry says another port may help. */
 static tp_status try_start(const tp_chopsticks_opts *o, command *cmd, tp_chopsticks_proc *c, int *retry, tp_err *err) {
     *retry = 0;
-    int port = free_port();
+    int port = ln_free_port();
     if (port < 0) return tp_fail(err, TP_ERR_IO, "chopsticks: cannot find a free loopback port: %s", strerror(errno));
     build_argv(o, port, cmd);
     if (spawn(cmd, c, err)) return err->code;

@@ -115,6 +115,8 @@ typedef struct {
  * once per repository under a lock), wallets, the chain with every uid registered and staked, the
  * bucket directories, localnet.json. Prints what it does on stdout. */
 tp_status ln_setup(ln_net *net, tp_err *err);
+/* Registers every node in uid order (refusing a uid out of order) and sets the validators' stake. */
+tp_status ln_register_nodes(ln_net *net, tp_chain *c, tp_err *err);
 /* Frees what ln_setup and the drivers allocated (not the processes: stop them first). */
 void ln_net_free(ln_net *net);
 /* Appends a note (also printed on stdout with a "localnet: " prefix). */
@@ -149,6 +151,8 @@ void ln_describe_status(int status, char *out, size_t n);
 void ln_stop_all(ln_net *net, double grace_s);
 /* SIGKILL one neuron now and reap it. */
 void ln_kill_node(ln_node *n);
+/* A loopback port nobody listens on now (the kernel's choice); -1 when no socket can be made. */
+int ln_free_port(void);
 /* s3rver: started on a free loopback port (or the same port again), one bucket per neuron. */
 tp_status ln_s3_start(ln_net *net, tp_err *err);
 void ln_s3_stop(ln_s3 *s3);

@@ -275,7 +275,7 @@ void ln_stop_all(ln_net *net, double grace_s) {
 
 /* ---------------------------------------------------------------- s3rver */
 
-static int free_port(void) {
+int ln_free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0};
@@ -357,7 +357,7 @@ tp_status ln_s3_start(ln_net *net, tp_err *err) {
     if (access(s->bin, X_OK) != 0) return tp_fail(err, TP_ERR_CONFIG, "%s is missing: run scripts/install-deps", s->bin);
     tp_status st = tp_mkdirs(s->dir, err);
     for (int attempt = 0; !st && attempt < S3_PORT_ATTEMPTS; attempt++) {
-        if ((s->port = free_port()) <= 0) return tp_fail(err, TP_ERR_IO, "no free loopback port for s3rver");
+        if ((s->port = ln_free_port()) <= 0) return tp_fail(err, TP_ERR_IO, "no free loopback port for s3rver");
         for (int i = 1; i < net->n_nodes; i++)
             snprintf(net->nodes[i].store, sizeof net->nodes[i].store, "s3+http://127.0.0.1:%d/%s", s->port,
                      net->nodes[i].name);

@@ -251,6 +251,21 @@ static tp_status make_wallets(ln_net *net, tp_err *err) {
     return st;
 }
 
+tp_status ln_register_nodes(ln_net *net, tp_chain *c, tp_err *err) {
+    tp_status st = TP_OK;
+    for (int i = 0; !st && i < net->n_nodes; i++) {
+        ln_node *nd = &net->nodes[i];
+        int64_t uid;
+        int is_new;
+        st = tp_chain_register(c, nd->hotkey, &uid, &is_new, err);
+        if (!st && uid != nd->uid)
+            st = tp_fail(err, TP_ERR_INTERNAL, "%s registered as uid %" PRId64 ", expected %" PRId64, nd->name, uid,
+                         nd->uid);
+        if (!st && nd->stake > 0) st = tp_chain_set_stake(c, nd->hotkey, nd->stake, err);
+    }
+    return st;
+}
+
 static tp_status make_chain(ln_net *net, tp_err *err) {
     const ln_opts *o = &net->opt;
     tp_status st = pathf(net->chain_uri, sizeof net->chain_uri, err, "local:%s/chain.db", net->dir);
@@ -265,16 +280,7 @@ static tp_status make_chain(ln_net *net, tp_err *err) {
     if ((st = tp_chain_create(net->chain_uri, &cfg, err))) return st;
     tp_chain *c;
     if ((st = tp_chain_open(net->chain_uri, &c, err))) return st;
-    for (int i = 0; !st && i < net->n_nodes; i++) {
-        ln_node *nd = &net->nodes[i];
-        int64_t uid;
-        int is_new;
-        st = tp_chain_register(c, nd->hotkey, &uid, &is_new, err);
-        if (!st && uid != nd->uid)
-            st = tp_fail(err, TP_ERR_INTERNAL, "%s registered as uid %" PRId64 ", expected %" PRId64, nd->name, uid,
-                         nd->uid);
-        if (!st && nd->stake > 0) st = tp_chain_set_stake(c, nd->hotkey, nd->stake, err);
-    }
+    st = ln_register_nodes(net, c, err);
     tp_chain_close(c);
     return st ? tp_wrap(err, "chain %s", net->chain_uri) : TP_OK;
 }

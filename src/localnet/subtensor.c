@@ -89,17 +89,8 @@ static tp_status make_subnet(ln_net *net, tp_sub *c, const tp_signer *op, int *n
 static tp_status register_nodes(ln_net *net, const char *uri, const tp_wallet *op, tp_err *err) {
     tp_chain *ch;
     tp_status st = tp_chain_open(uri, &ch, err);
-    if (!st) st = tp_chain_set_keys(ch, NULL, op, err);
-    for (int i = 0; !st && i < net->n_nodes; i++) {
-        ln_node *nd = &net->nodes[i];
-        int64_t uid;
-        int is_new;
-        st = tp_chain_register(ch, nd->hotkey, &uid, &is_new, err);
-        if (!st && uid != nd->uid)
-            st = tp_fail(err, TP_ERR_INTERNAL, "%s registered as uid %" PRId64 ", expected %" PRId64, nd->name, uid,
-                         nd->uid);
-        if (!st && nd->stake > 0) st = tp_chain_set_stake(ch, nd->hotkey, nd->stake, err);
-    }
+    if (st) return st;
+    if (!(st = tp_chain_set_keys(ch, NULL, op, err))) st = ln_register_nodes(net, ch, err);
     tp_chain_close(ch);
     return st;
 }

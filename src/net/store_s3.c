@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/curl_errors.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "net/s3_xml.h"
@@ -416,24 +417,6 @@ void tp_s3_req_free(tp_s3_req *r) {
     r->headers = NULL;
 }
 
-static int transient(CURLcode rc) {
-    switch (rc) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_WEIRD_SERVER_REPLY: return 1;
-    default: return 0;
-    }
-}
-
 tp_fetch tp_s3_req_result(tp_s3_req *r, CURLcode rc, int *retry, tp_err *err) {
     *retry = 0;
     char detail[768];
@@ -463,7 +446,7 @@ tp_fetch tp_s3_req_result(tp_s3_req *r, CURLcode rc, int *retry, tp_err *err) {
     if (rc != CURLE_OK) {
         snprintf(detail, sizeof detail, "%s%s%s", curl_easy_strerror(rc), r->curl_err[0] ? ": " : "", r->curl_err);
         req_say(r, err, TP_ERR_IO, detail);
-        *retry = transient(rc);
+        *retry = tp_curl_transient(rc);
         err->retryable = *retry;
         return TP_FETCH_ERROR;
     }

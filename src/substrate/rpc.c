@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/curl_errors.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/json.h"
@@ -158,24 +159,6 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
     return n;
 }
 
-static int transient(CURLcode rc) {
-    switch (rc) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_WEIRD_SERVER_REPLY: return 1;
-    default: return 0;
-    }
-}
-
 /* Sends body once; TP_OK when an HTTP 2xx reply arrived whole (in r->buf). A failure says in
  * err->retryable whether another attempt can help. */
 static tp_status post_once(tp_rpc *r, const char *method, const char *body, size_t len, tp_err *err) {
@@ -198,7 +181,7 @@ static tp_status post_once(tp_rpc *r, const char *method, const char *body, size
         tp_rpc_clean_text(r->curl_err, sizeof r->curl_err, detail, sizeof detail);
         tp_fail(err, TP_ERR_IO, "RPC %s at %s: %s%s%s", method, r->shown, curl_easy_strerror(rc), detail[0] ? ": " : "",
                 detail);
-        err->retryable = transient(rc);
+        err->retryable = tp_curl_transient(rc);
         return err->code;
     }
     long status = 0;
