@@ -524,11 +524,12 @@ static tp_status get_v15_tail(parser *P) {
 
 /* ---- after parsing: which types encode to nothing ---- */
 
-/* The type's children whose emptiness decides its own (none for kinds that always take bytes). */
+/* The type's children whose emptiness decides its own (none for kinds that always take bytes). A
+ * compact of an empty type (Compact<()>) encodes to nothing, as parity-scale-codec does. */
 static uint32_t n_children(const tp_md_type *t) {
     if (t->kind == TP_TY_COMPOSITE) return t->n_fields;
     if (t->kind == TP_TY_TUPLE) return t->n_tuple;
-    return t->kind == TP_TY_ARRAY && t->len ? 1 : 0;
+    return (t->kind == TP_TY_ARRAY && t->len) || t->kind == TP_TY_COMPACT ? 1 : 0;
 }
 
 static uint32_t child(const tp_md_type *t, uint32_t i) {
@@ -536,7 +537,7 @@ static uint32_t child(const tp_md_type *t, uint32_t i) {
 }
 
 static bool may_be_empty(const tp_md_type *t) {
-    return t->kind == TP_TY_COMPOSITE || t->kind == TP_TY_TUPLE || t->kind == TP_TY_ARRAY;
+    return t->kind == TP_TY_COMPOSITE || t->kind == TP_TY_TUPLE || t->kind == TP_TY_ARRAY || t->kind == TP_TY_COMPACT;
 }
 
 /* A type is empty when it may be and all its children are: the least fixed point, found with a
@@ -599,13 +600,13 @@ tp_status tp_metadata_parse(const uint8_t *bytes, size_t len, tp_metadata **out,
         return tp_fail(err, TP_ERR_FORMAT, "metadata: version %u is not supported (only 14 and 15)", bytes[4]);
     /* Parsed metadata takes about as much memory as its bytes: start with one block of that size. */
     md_arena *a = arena_new(len + 4096, err);
-    if (!a) return TP_ERR_NOMEM;
+    if (!a) return tp_wrap(err, "metadata");
     parser P = {.a = a, .err = err};
     tp_scale_reader_init(&P.r, bytes + 5, len - 5);
     P.md = arena_alloc(a, sizeof *P.md, err);
     if (!P.md) {
         arena_free(a);
-        return TP_ERR_NOMEM;
+        return tp_wrap(err, "metadata");
     }
     P.md->version = bytes[4];
     P.md->arena = a;

@@ -170,9 +170,11 @@ static tp_status json_num(walk *w, const json_t *v, num *x, tp_prim p) {
     if (!json_is_string(v)) return fail(w, "expected an integer (%s) or a decimal string", PRIM[p].name);
     const char *s = json_string_value(v);
     x->neg = *s == '-';
+    const char *digits = s + x->neg;
     tp_u128 m;
-    if (json_string_length(v) != strlen(s) || tp_u128_parse(s + x->neg, &m))
+    if (json_string_length(v) != strlen(s) || !*digits || strspn(digits, "0123456789") != strlen(digits))
         return fail(w, "\"%.60s\" is not a decimal integer", s);
+    if (tp_u128_parse(digits, &m)) return fail(w, "%.60s is out of range for %s", s, PRIM[p].name);
     x->mag = (u128)m.hi << 64 | m.lo;
     if (!num_fits(*x, p)) return fail(w, "%.60s is out of range for %s", s, PRIM[p].name);
     return TP_OK;
@@ -471,6 +473,8 @@ static tp_status dec_list(walk *w, uint32_t elem, size_t len, tp_scale_reader *r
         if (st) return at_path(w, st);
     } else if (empty && len > MAX_ZERO_SIZE_ELEMS) {
         return fail(w, "array of %zu zero-size elements (at most %d)", len, MAX_ZERO_SIZE_ELEMS);
+    } else if (!empty && len > tp_scale_left(r)) {
+        return fail(w, "array of %zu elements needs at least %zu bytes, %zu left", len, len, tp_scale_left(r));
     }
     if (is_byte(w->md, elem)) return dec_hex(w, r, len, out);
     return dec_elems(w, elem, r, len, out);
