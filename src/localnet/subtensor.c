@@ -113,14 +113,16 @@ static tp_status root_vote(ln_net *net, tp_sub *c, const tp_signer *op, int netu
     return st;
 }
 
+/* Builds blocks until an epoch runs after everything already in a block (Subtensor runs it at the
+ * start of a block, before that block's extrinsics). */
 static tp_status advance_to_epoch(const char *uri, tp_err *err) {
     tp_chain *ch;
     tp_chain_info in;
     tp_status st = tp_chain_open(uri, &ch, err);
     if (st) return st;
-    int64_t e0 = -1;
-    while (!(st = tp_chain_info_get(ch, &in, err)) && (e0 < 0 || in.epochs == e0)) {
-        if (e0 < 0) e0 = in.epochs;
+    int64_t after = -1;
+    while (!(st = tp_chain_info_get(ch, &in, err)) && (after < 0 || in.last_epoch_block <= after)) {
+        if (after < 0) after = in.block;
         if ((st = tp_chain_advance(ch, 1, NULL, err))) break;
     }
     tp_chain_close(ch);

@@ -142,8 +142,9 @@ static tp_status read_info(tp_subtensor *s, tp_chain_info *out, tp_err *err) {
     out->cfg.kappa = kappa > 0 ? (double)kappa / 65535.0 : 0.5;
     out->genesis = out->block_ts - (double)out->block * (double)out->cfg.block_time_ms / 1000.0;
     out->window = tp_window_of_block(out->block, s->blocks_per_window);
-    /* Subtensor runs subnet n's epoch in block b when (b + n + 1) % (tempo + 1) == 0. */
-    out->epochs = (out->block + s->netuid + 1) / (out->cfg.tempo + 1);
+    /* Subtensor runs subnet n's epoch at the start of block b (before its extrinsics) when
+     * blocks_until_next_epoch is 0: (b + n + 1) % (tempo + 1) == tempo. */
+    out->epochs = (out->block + s->netuid + 2) / (out->cfg.tempo + 1);
     out->last_epoch_block = last;
     /* Lockstep blocks come as fast as the driver builds them; a live chain's every block time. */
     out->poll_s = s->clock == TP_CLOCK_LOCKSTEP ? 0.02 : (double)out->cfg.block_time_ms / 4000.0;

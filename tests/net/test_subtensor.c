@@ -112,14 +112,18 @@ static int64_t register_as(net *n, int hot, int cold) {
     return uid;
 }
 
-/* Blocks up to and including the next block where the subnet's epoch runs. */
+/* Blocks up to and including the next block where the subnet's epoch runs (at its start, before
+ * that block's extrinsics). */
 static void run_to_epoch(net *n, tp_chain *c) {
     tp_chain_info in;
     tp_err err = {0};
     cr_assert_eq(tp_chain_info_get(c, &in, &err), TP_OK, "%s", err.msg);
     int64_t b = in.block + 1;
-    while ((b + n->netuid + 1) % (in.cfg.tempo + 1)) b++;
+    while ((b + n->netuid + 2) % (in.cfg.tempo + 1)) b++;
     cr_assert_eq(tp_chain_advance(c, b - in.block, NULL, &err), TP_OK, "%s", err.msg);
+    cr_assert_eq(tp_chain_info_get(c, &in, &err), TP_OK, "%s", err.msg);
+    cr_assert_eq(in.last_epoch_block, b, "the epoch ran at block %lld, not %lld", (long long)in.last_epoch_block,
+                 (long long)b);
 }
 
 static json_t *oracle(const net *n) {
