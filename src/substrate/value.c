@@ -502,19 +502,15 @@ static tp_status dec_named(walk *w, const tp_md_field *f, uint32_t n, tp_scale_r
     return TP_OK;
 }
 
-static tp_status dec_fields(walk *w, const tp_md_field *f, uint32_t n, tp_scale_reader *r, json_t **out) {
-    if (n == 0) {
-        *out = json_null();
-        return TP_OK;
-    }
-    if (n == 1 && !f[0].name) return dec(w, f[0].type, r, out);
-    if (all_named(f, n)) return dec_named(w, f, n, r, out);
+/* A JSON array of n values, the types of unnamed fields or of a tuple's members. */
+static tp_status dec_array_of(walk *w, const tp_md_field *fields, const uint32_t *types, uint32_t n,
+                              tp_scale_reader *r, json_t **out) {
     json_t *a = json_array();
     if (!a) return nomem(w);
     for (uint32_t i = 0; i < n; i++) {
         json_t *x;
         size_t old = push_index(w, i);
-        tp_status st = dec(w, f[i].type, r, &x);
+        tp_status st = dec(w, fields ? fields[i].type : types[i], r, &x);
         pop(w, old);
         if (!st && json_array_append_new(a, x)) st = nomem(w);
         if (st) {
@@ -524,6 +520,16 @@ static tp_status dec_fields(walk *w, const tp_md_field *f, uint32_t n, tp_scale_
     }
     *out = a;
     return TP_OK;
+}
+
+static tp_status dec_fields(walk *w, const tp_md_field *f, uint32_t n, tp_scale_reader *r, json_t **out) {
+    if (n == 0) {
+        *out = json_null();
+        return TP_OK;
+    }
+    if (n == 1 && !f[0].name) return dec(w, f[0].type, r, out);
+    if (all_named(f, n)) return dec_named(w, f, n, r, out);
+    return dec_array_of(w, f, NULL, n, r, out);
 }
 
 static tp_status dec_variant(walk *w, uint32_t ty, tp_scale_reader *r, json_t **out) {
@@ -639,21 +645,7 @@ static tp_status dec_tuple(walk *w, const tp_md_type *t, tp_scale_reader *r, jso
         *out = json_null();
         return TP_OK;
     }
-    json_t *a = json_array();
-    if (!a) return nomem(w);
-    for (uint32_t i = 0; i < t->n_tuple; i++) {
-        json_t *x;
-        size_t old = push_index(w, i);
-        tp_status st = dec(w, t->tuple[i], r, &x);
-        pop(w, old);
-        if (!st && json_array_append_new(a, x)) st = nomem(w);
-        if (st) {
-            json_decref(a);
-            return st;
-        }
-    }
-    *out = a;
-    return TP_OK;
+    return dec_array_of(w, NULL, t->tuple, t->n_tuple, r, out);
 }
 
 static tp_status dec_kind(walk *w, uint32_t ty, tp_scale_reader *r, json_t **out) {
