@@ -55,7 +55,13 @@ static tp_status parse_uri(const char *uri, const char **path, tp_err *err) {
         return tp_fail(err, TP_ERR_ARG, "no chain URI given (expected local:PATH or subtensor+http://HOST:PORT?netuid=N)");
     if (strlen(uri) >= TP_CHAIN_URI_MAX)
         return tp_fail(err, TP_ERR_ARG, "chain URI is longer than %d bytes", TP_CHAIN_URI_MAX - 1);
-    if (!strncmp(uri, SUBTENSOR_SCHEME, strlen(SUBTENSOR_SCHEME))) return TP_OK;
+    const char *ws = !strncmp(uri, SUBTENSOR_SCHEME, strlen(SUBTENSOR_SCHEME)) ? uri + strlen(SUBTENSOR_SCHEME) : uri;
+    if (!strncmp(ws, "ws://", 5) || !strncmp(ws, "wss://", 6))
+        return tp_fail(err, TP_ERR_ARG,
+                       "chain URI '%s': templar reaches Subtensor by JSON-RPC over HTTP, not WebSocket; the same "
+                       "endpoint serves both: subtensor+http(s)://HOST:PORT?netuid=N",
+                       uri);
+    if (ws != uri) return TP_OK;
     if (!strncmp(uri, "local:", 6)) {
         *path = uri + 6;
         if (!strncmp(*path, "//", 2)) *path += 2; /* tolerate local://PATH */
@@ -70,7 +76,7 @@ tp_status tp_chain_create(const char *uri, const tp_chain_config *cfg, tp_err *e
     const char *path;
     tp_status st = parse_uri(uri, &path, err);
     if (!st && !path)
-        st = tp_fail(err, TP_ERR_ARG, "a Subtensor subnet is created on the chain (templar chain subnet-create), "
+        st = tp_fail(err, TP_ERR_ARG, "a Subtensor subnet is created on the chain (templar subnet create), "
                                       "not with init");
     if (st || (st = tp_chain_config_check(cfg, err))) return st;
     return tp_chain_local_create(path, cfg, err);

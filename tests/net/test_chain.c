@@ -77,7 +77,12 @@ Test(chain, uris_and_create) {
     tp_err err;
     expect_fail(tp_chain_open("file:///tmp/x", &c, &err), &err, "malformed chain URI");
     expect_fail(tp_chain_open("local:", &c, &err), &err, "malformed chain URI");
-    expect_fail(tp_chain_open("ws://127.0.0.1:9944", &c, &err), &err, "Subtensor");
+    expect_fail(tp_chain_open("ws://127.0.0.1:9944", &c, &err), &err, "subtensor+http(s)://HOST:PORT?netuid=N");
+    expect_fail(tp_chain_open("subtensor+wss://x:443?netuid=1", &c, &err), &err, "not WebSocket");
+    expect_fail(tp_chain_open("subtensor+http://127.0.0.1:9", &c, &err), &err, "names no subnet");
+    expect_fail(tp_chain_open("subtensor+http://127.0.0.1:9?netuid=70000", &c, &err), &err, "bad parameter netuid");
+    expect_fail(tp_chain_open("subtensor+http://127.0.0.1:9?netuid=1&tempo=3", &c, &err), &err, "bad parameter tempo");
+    expect_fail(tp_chain_create("subtensor+http://127.0.0.1:9?netuid=1", &cfg, &err), &err, "templar subnet create");
     expect_fail(tp_chain_open(f.uri, &c, &err), &err, "no ledger at");
     tp_chain_config bad = cfg;
     bad.tempo = 0;
