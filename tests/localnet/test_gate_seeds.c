@@ -12,6 +12,7 @@
 
 #include "../cli/cli_test_util.h"
 #include "core/fileio.h"
+#include "localnet_test_util.h"
 #include "neuron/gate.h"
 #include "neuron/run_config.h"
 
@@ -97,11 +98,7 @@ static void run_seeds(int first) {
         int rc = cli_run(&log, "localnet --config tiny --windows %d " MIX " --out %s", WINDOWS, out);
         cr_assert_eq(rc, 0, "run %d: localnet failed:\n%s", first + r, log);
         free(log);
-        char path[4400];
-        snprintf(path, sizeof path, "%s/report.json", out);
-        json_error_t je;
-        json_t *report = json_load_file(path, 0, &je);
-        cr_assert(report, "%s: %s", path, je.text);
+        json_t *report = ln_load_report(out);
         count_paid(report, &t);
         read_evidence(out, json_object_get(report, "roles"), &t);
         json_decref(report);

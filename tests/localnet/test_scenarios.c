@@ -8,55 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../cli/cli_test_util.h"
 #include "core/fileio.h"
-
-static json_t *run_localnet(char *dir, size_t n, const char *args) {
-    cli_tmpdir(dir, n);
-    char out[4200];
-    snprintf(out, sizeof out, "%s/net", dir);
-    char *log;
-    /* A fixed seed: the same wallets every time, so each scenario repeats exactly (lockstep). */
-    int rc = cli_run(&log, "localnet --config tiny --seed 1 --out %s %s", out, args);
-    cr_assert_eq(rc, 0, "localnet %s failed:\n%s", args, log);
-    free(log);
-    char path[4300];
-    snprintf(path, sizeof path, "%s/report.json", out);
-    json_error_t je;
-    json_t *r = json_load_file(path, 0, &je);
-    cr_assert(r, "%s: %s", path, je.text);
-    snprintf(dir + strlen(dir), n - strlen(dir), "/net");
-    return r;
-}
-
-static const char *role(json_t *r, const char *uid) {
-    return json_string_value(json_object_get(json_object_get(r, "roles"), uid));
-}
-
-static double num(json_t *obj, const char *key) { return json_number_value(json_object_get(obj, key)); }
+#include "localnet_test_util.h"
 
 static double last_loss(json_t *r) {
     json_t *w = json_object_get(r, "windows");
-    return num(json_array_get(w, json_array_size(w) - 1), "heldout_loss");
-}
-
-/* Every honest miner and every validator holds the same model after window index i. */
-static void assert_in_sync(json_t *r, size_t i, const char *skip) {
-    json_t *w = json_array_get(json_object_get(r, "windows"), i);
-    json_t *fp = json_object_get(w, "fingerprints");
-    const char *ref = NULL, *uid;
-    json_t *v;
-    int honest = 0;
-    json_object_foreach(fp, uid, v) {
-        const char *ro = role(r, uid);
-        if (skip && !strcmp(uid, skip)) continue;
-        if (strcmp(ro, "honest") && strcmp(ro, "validator")) continue;
-        honest++;
-        if (!ref) ref = json_string_value(v);
-        cr_assert_str_eq(json_string_value(v), ref, "window %lld: uid %s (%s) differs", (long long)num(w, "window"),
-                         uid, ro);
-    }
-    cr_assert(honest >= 2, "window %zu: fingerprints of %d honest nodes", i, honest);
+    return ln_num(json_array_get(w, json_array_size(w) - 1), "heldout_loss");
 }
 
 /* Reads a whole log file of the run. */
@@ -76,40 +33,40 @@ static char *read_log(const char *dir, const char *name) {
 
 Test(scenarios, a_honest_network_trains_in_sync, .timeout = 600) {
     char dir[4200];
-    json_t *r = run_localnet(dir, sizeof dir, "--miners 4 --validators 1 --windows 24");
+    json_t *r = ln_run(dir, sizeof dir, NULL, "--miners 4 --validators 1 --windows 24");
     json_t *ws = json_object_get(r, "windows");
     cr_assert_eq(json_array_size(ws), PAID_WINDOWS);
-    double first = num(json_array_get(ws, 0), "heldout_loss"), last = last_loss(r);
+    double first = ln_num(json_array_get(ws, 0), "heldout_loss"), last = last_loss(r);
     cr_assert(last < first - 0.3, "held-out loss %.4f -> %.4f did not fall", first, last);
     for (size_t i = 0; i < PAID_WINDOWS; i++) {
-        assert_in_sync(r, i, NULL);
+        ln_assert_window_in_sync(r, i, NULL);
         cr_assert_eq(json_object_size(json_object_get(json_array_get(ws, i), "fingerprints")), 5);
     }
     json_t *fw = json_object_get(r, "final_weights");
     for (int u = 2; u <= 5; u++) {
         char k[16];
         snprintf(k, sizeof k, "%d", u);
-        cr_assert_str_eq(role(r, k), "honest");
-        cr_assert(num(fw, k) > 0, "honest uid %d ends with weight %g", u, num(fw, k));
+        cr_assert_str_eq(ln_role(r, k), "honest");
+        cr_assert(ln_num(fw, k) > 0, "honest uid %d ends with weight %g", u, ln_num(fw, k));
     }
     json_decref(r);
 }
 
 Test(scenarios, b_adversaries_earn_nothing, .timeout = 900) {
     char dir_a[4200], dir[4200];
-    json_t *ra = run_localnet(dir_a, sizeof dir_a, "--miners 4 --validators 1 --windows 20");
-    json_t *r = run_localnet(dir, sizeof dir,
-                             "--miners 14 --validators 1 --windows 20 --adversary noise --adversary zero "
-                             "--adversary copy --adversary scale --adversary stale --adversary late "
-                             "--adversary garbage --adversary nan --adversary free-rider --adversary wrong-data");
+    json_t *ra = ln_run(dir_a, sizeof dir_a, NULL, "--miners 4 --validators 1 --windows 20");
+    json_t *r = ln_run(dir, sizeof dir, NULL,
+                       "--miners 14 --validators 1 --windows 20 --adversary noise --adversary zero "
+                       "--adversary copy --adversary scale --adversary stale --adversary late "
+                       "--adversary garbage --adversary nan --adversary free-rider --adversary wrong-data");
     json_t *fw = json_object_get(r, "final_weights");
-    double burn = num(fw, "0"), good = 0;
+    double burn = ln_num(fw, "0"), good = 0;
     const char *uid;
     json_t *v;
     const char *copier = NULL;
     json_object_foreach(json_object_get(r, "roles"), uid, v) {
         const char *ro = json_string_value(v);
-        double w = num(fw, uid);
+        double w = ln_num(fw, uid);
         if (!strcmp(ro, "copy")) copier = uid;
         if (!strcmp(ro, "honest")) cr_assert(w > 0, "honest uid %s has weight 0", uid);
         if (!strcmp(ro, "honest") || !strcmp(ro, "scale")) good += w;
@@ -142,11 +99,11 @@ Test(scenarios, b_adversaries_earn_nothing, .timeout = 900) {
     json_array_foreach(gather, i, v) {
         char k[16];
         snprintf(k, sizeof k, "%lld", (long long)json_integer_value(v));
-        cr_assert(!strcmp(role(r, k), "honest") || !strcmp(role(r, k), "scale"), "%s uid %s is still a gather peer",
-                  role(r, k), k);
+        cr_assert(!strcmp(ln_role(r, k), "honest") || !strcmp(ln_role(r, k), "scale"),
+                  "%s uid %s is still a gather peer", ln_role(r, k), k);
     }
     json_decref(lastrec);
-    for (i = 0; i < 20; i++) assert_in_sync(r, i, NULL);
+    for (i = 0; i < 20; i++) ln_assert_window_in_sync(r, i, NULL);
     /* Against an honest network of as many windows: within 3% at the end. */
     double la = last_loss(ra);
     cr_assert(last_loss(r) <= la * 1.03, "final loss %.4f with adversaries vs %.4f in scenario a", last_loss(r), la);
@@ -170,15 +127,15 @@ static int64_t evals_of(const char *dir, const char *validator, int uid) {
 
 Test(scenarios, c_killed_nodes_recover, .timeout = 600) {
     char dir[4200];
-    json_t *r = run_localnet(dir, sizeof dir,
-                             "--miners 4 --validators 2 --windows 10 --fault kill:miner-1@3:5 "
-                             "--fault kill:validator-1@4:6");
+    json_t *r = ln_run(dir, sizeof dir, NULL,
+                       "--miners 4 --validators 2 --windows 10 --fault kill:miner-1@3:5 "
+                       "--fault kill:validator-1@4:6");
     /* miner-1 is uid 4 (owner 0, validators 1-2): gone in windows 4-5, back and identical from 6 on. */
     json_t *ws = json_object_get(r, "windows");
     json_t *w6 = json_object_get(json_array_get(ws, 5), "fingerprints");
     cr_assert(json_object_get(w6, "4"), "the restarted miner published no fingerprint in its first window back");
-    for (size_t i = 5; i < 10; i++) assert_in_sync(r, i, NULL);
-    for (size_t i = 0; i < 10; i++) assert_in_sync(r, i, "4");
+    for (size_t i = 5; i < 10; i++) ln_assert_window_in_sync(r, i, NULL);
+    for (size_t i = 0; i < 10; i++) ln_assert_window_in_sync(r, i, "4");
     char *log = read_log(dir, "miner-1");
     cr_assert(strstr(log, "catch-up: window"), "the restarted miner did not catch up");
     free(log);
@@ -189,13 +146,13 @@ Test(scenarios, c_killed_nodes_recover, .timeout = 600) {
     free(log);
     for (int u = 3; u <= 6; u++)
         cr_assert_eq(evals_of(dir, "validator-1", u), evals_of(dir, "validator-0", u), "uid %d", u);
-    cr_assert(last_loss(r) < num(json_array_get(ws, 0), "heldout_loss") - 0.3);
+    cr_assert(last_loss(r) < ln_num(json_array_get(ws, 0), "heldout_loss") - 0.3);
     json_decref(r);
 }
 
 Test(scenarios, c_storage_outage, .timeout = 600) {
     char dir[4200];
-    json_t *r = run_localnet(dir, sizeof dir, "--miners 3 --validators 1 --windows 8 --store s3 --fault s3-down@3:4");
+    json_t *r = ln_run(dir, sizeof dir, NULL, "--miners 3 --validators 1 --windows 8 --store s3 --fault s3-down@3:4");
     json_t *ws = json_object_get(r, "windows");
     cr_assert_eq(json_array_size(ws), 8);
     char *log = read_log(dir, "miner-0");
@@ -205,31 +162,31 @@ Test(scenarios, c_storage_outage, .timeout = 600) {
     log = read_log(dir, "validator-0");
     cr_assert(strstr(log, "storage outage"), "the validator did not report the outage");
     free(log);
-    for (size_t i = 0; i < 8; i++) assert_in_sync(r, i, NULL);
+    for (size_t i = 0; i < 8; i++) ln_assert_window_in_sync(r, i, NULL);
     /* Training carries on after the outage. */
-    cr_assert(num(json_array_get(ws, 2), "gather_success") == 0);
-    cr_assert(num(json_array_get(ws, 7), "gather_success") == 1);
-    cr_assert(last_loss(r) < num(json_array_get(ws, 3), "heldout_loss") - 0.1);
+    cr_assert(ln_num(json_array_get(ws, 2), "gather_success") == 0);
+    cr_assert(ln_num(json_array_get(ws, 7), "gather_success") == 1);
+    cr_assert(last_loss(r) < ln_num(json_array_get(ws, 3), "heldout_loss") - 0.1);
     json_decref(r);
 }
 
 Test(scenarios, d_two_validators_yuma_pays_honest_miners, .timeout = 600) {
     char dir[4200];
-    json_t *r = run_localnet(dir, sizeof dir,
-                             "--miners 4 --validators 2 --stake 1000,400 --windows 24 --adversary noise "
-                             "--adversary zero");
+    json_t *r = ln_run(dir, sizeof dir, NULL,
+                       "--miners 4 --validators 2 --stake 1000,400 --windows 24 --adversary noise "
+                       "--adversary zero");
     json_t *last = json_array_get(json_object_get(r, "windows"), PAID_WINDOWS - 1);
     json_t *weights = json_object_get(last, "weights");
     cr_assert(json_object_get(weights, "1") && json_object_get(weights, "2"), "both validators must set weights");
     json_t *inc = json_object_get(r, "incentive");
-    double honest = 0, burn = num(inc, "0");
+    double honest = 0, burn = ln_num(inc, "0");
     const char *uid;
     json_t *v;
     json_object_foreach(json_object_get(r, "roles"), uid, v) {
         const char *ro = json_string_value(v);
-        if (!strcmp(ro, "honest")) honest += num(inc, uid);
+        if (!strcmp(ro, "honest")) honest += ln_num(inc, uid);
         else if (strcmp(ro, "owner"))
-            cr_assert(num(inc, uid) == 0, "%s uid %s has incentive %g", ro, uid, num(inc, uid));
+            cr_assert(ln_num(inc, uid) == 0, "%s uid %s has incentive %g", ro, uid, ln_num(inc, uid));
     }
     cr_assert(fabs(honest - (1 - burn)) < 1e-9, "honest miners get %.6f of the %.6f miner emission", honest, 1 - burn);
     json_decref(r);

@@ -7,22 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/fileio.h"
 #include "substrate/extrinsic.h"
 #include "substrate/value.h"
-
-static tp_metadata *load_143(void) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tests/substrate/data/metadata-143-v14.bin", getenv("TEMPLAR_ROOT"));
-    uint8_t *b;
-    size_t n;
-    tp_err err = {0};
-    cr_assert_eq(tp_read_file(path, 1u << 24, &b, &n, &err), TP_OK, "%s", err.msg);
-    tp_metadata *md = NULL;
-    cr_assert_eq(tp_metadata_parse(b, n, &md, &err), TP_OK, "%s", err.msg);
-    free(b);
-    return md;
-}
+#include "substrate_test_util.h"
 
 static void make_signer(tp_signer *s) {
     uint8_t seed[32] = {7};
@@ -53,7 +40,7 @@ Test(substrate, era_encoding) {
 /* The layout and the signature, for a short call (signed directly) and a long one (signed through
  * its BLAKE2b-256 hash). */
 Test(substrate, extrinsic_layout_and_signature) {
-    tp_metadata *md = load_143();
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     tp_signer s;
     make_signer(&s);
     tp_tx_params p = {.spec_version = 143, .tx_version = 1, .nonce = 5, .era_period = 64, .era_block = 42};
@@ -111,7 +98,7 @@ Test(substrate, extrinsic_layout_and_signature) {
 
 /* A signed extension this client does not know, carrying data, is refused by name. */
 Test(substrate, unknown_signed_extension_is_refused) {
-    tp_metadata *md = load_143();
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     tp_md_signed_ext *ext = (tp_md_signed_ext *)md->signed_exts;
     uint32_t i = 0;
     while (i < md->n_signed_exts && strcmp(ext[i].identifier, "CheckNonce")) i++;

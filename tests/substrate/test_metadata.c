@@ -4,35 +4,13 @@
  * refused with a message and without a crash; allocation failures reported. */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../support/alloc_fail.h"
-#include "core/fileio.h"
 #include "substrate/metadata.h"
 #include "substrate/scale.h"
-
-static uint8_t *read_fixture(const char *name, size_t *len) {
-    const char *root = getenv("TEMPLAR_ROOT");
-    cr_assert(root && *root, "TEMPLAR_ROOT is not set (run the tests through make)");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tests/substrate/data/%s", root, name);
-    uint8_t *b;
-    tp_err err;
-    cr_assert_eq(tp_read_file(path, 1 << 26, &b, len, &err), TP_OK, "%s", err.msg);
-    return b;
-}
-
-static tp_metadata *load(const char *name) {
-    size_t len;
-    uint8_t *b = read_fixture(name, &len);
-    tp_metadata *md;
-    tp_err err;
-    cr_assert_eq(tp_metadata_parse(b, len, &md, &err), TP_OK, "%s: %s", name, err.msg);
-    free(b); /* names must point into the parsed copy, not the input */
-    return md;
-}
+#include "substrate_test_util.h"
 
 static const tp_md_type *ty(const tp_metadata *md, uint32_t id) {
     cr_assert_lt(id, md->n_types);
@@ -91,7 +69,7 @@ static void check_subtensor_calls(const tp_metadata *md) {
 }
 
 Test(substrate, metadata_143_pallets_and_calls) {
-    tp_metadata *md = load("metadata-143-v14.bin");
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     cr_expect_eq(md->version, 14);
     cr_expect_eq(md->extrinsic_version, 4);
     cr_expect_gt(md->n_types, 100);
@@ -105,7 +83,7 @@ Test(substrate, metadata_143_pallets_and_calls) {
 }
 
 Test(substrate, metadata_storage_layouts) {
-    tp_metadata *md = load("metadata-143-v14.bin");
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     const tp_md_pallet *st = tp_md_find_pallet(md, "SubtensorModule");
     cr_expect_str_eq(st->storage_prefix, "SubtensorModule");
     const tp_md_storage *uids = tp_md_find_storage(st, "Uids");
@@ -148,7 +126,7 @@ Test(substrate, metadata_storage_layouts) {
 }
 
 Test(substrate, metadata_143_signed_extensions) {
-    tp_metadata *md = load("metadata-143-v14.bin");
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     static const char *const want[] = {"CheckNonZeroSender", "CheckSpecVersion",     "CheckTxVersion",
                                        "CheckGenesis",       "CheckMortality",       "CheckNonce",
                                        "CheckWeight",        "ChargeTransactionPayment", "SubtensorSignedExtension",
@@ -235,7 +213,7 @@ static void expect_same_pallet(const tp_metadata *a, const tp_md_pallet *p, cons
 }
 
 Test(substrate, metadata_218_v14_and_v15_agree) {
-    tp_metadata *a = load("metadata-218-v14.bin"), *b = load("metadata-218-v15.bin");
+    tp_metadata *a = sub_load_metadata("metadata-218-v14.bin"), *b = sub_load_metadata("metadata-218-v15.bin");
     cr_expect_eq(a->version, 14);
     cr_expect_eq(b->version, 15);
     cr_assert_eq(a->n_pallets, b->n_pallets);
@@ -261,7 +239,7 @@ static tp_status parse(const uint8_t *b, size_t n, tp_err *err) {
 
 Test(substrate, metadata_refuses_bad_header_and_trailing_bytes) {
     size_t len;
-    uint8_t *b = read_fixture("metadata-143-v14.bin", &len);
+    uint8_t *b = sub_read_fixture("metadata-143-v14.bin", &len);
     tp_err err;
     uint8_t *more = malloc(len + 1);
     memcpy(more, b, len);
@@ -288,7 +266,7 @@ Test(substrate, metadata_every_truncation_refused) {
     static const char *const files[] = {"metadata-143-v14.bin", "metadata-218-v15.bin"};
     for (int f = 0; f < 2; f++) {
         size_t len;
-        uint8_t *b = read_fixture(files[f], &len);
+        uint8_t *b = sub_read_fixture(files[f], &len);
         size_t tried = 0;
         for (size_t n = 0; n < len; n += n < 512 || len - n < 512 ? 1 : 257) {
             /* A copy of exactly n bytes, so that reading past it is an ASan error. */
@@ -309,7 +287,7 @@ Test(substrate, metadata_every_truncation_refused) {
 
 Test(substrate, metadata_corruptions_never_crash) {
     size_t len;
-    uint8_t *b = read_fixture("metadata-143-v14.bin", &len);
+    uint8_t *b = sub_read_fixture("metadata-143-v14.bin", &len);
     uint64_t x = 12345;
     int ok = 0, refused = 0;
     for (int i = 0; i < 600; i++) {
@@ -414,7 +392,7 @@ Test(substrate, metadata_hand_built_checks) {
 }
 
 Test(substrate, metadata_empty_types) {
-    tp_metadata *md = load("metadata-143-v14.bin");
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     int units = 0, seen_empty_composite = 0;
     for (uint32_t i = 0; i < md->n_types; i++) {
         const tp_md_type *t = &md->types[i];
@@ -458,7 +436,7 @@ static void af_check(void *ctx, tp_status st, const tp_err *err, int fired) {
 
 Test(substrate, metadata_allocation_failures) {
     af_ctx c;
-    c.bytes = read_fixture("metadata-218-v15.bin", &c.len);
+    c.bytes = sub_read_fixture("metadata-218-v15.bin", &c.len);
     long n = af_run_all(af_unit, af_check, &c, 1, AF_OURS);
     cr_log_info("parsing spec 218 v15 takes %ld allocations", n);
     free(c.bytes);

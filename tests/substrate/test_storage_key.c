@@ -3,80 +3,16 @@
  * (tests/substrate/value_ref.mjs), and refusals that name the entry and the key. */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "core/fileio.h"
 #include "core/hex.h"
 #include "substrate/storage_key.h"
+#include "substrate_test_util.h"
 
 #define ALICE_HEX "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"
 #define ALICE "\"0x" ALICE_HEX "\""
 #define BOB "\"0x8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48\""
-
-static const char *root(void) {
-    const char *r = getenv("TEMPLAR_ROOT");
-    cr_assert(r && *r, "TEMPLAR_ROOT is not set (run the tests through make)");
-    return r;
-}
-
-static tp_metadata *load(const char *name) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tests/substrate/data/%s", root(), name);
-    uint8_t *b;
-    size_t len;
-    tp_err err;
-    cr_assert_eq(tp_read_file(path, 1 << 26, &b, &len, &err), TP_OK, "%s", err.msg);
-    tp_metadata *md;
-    cr_assert_eq(tp_metadata_parse(b, len, &md, &err), TP_OK, "%s: %s", name, err.msg);
-    free(b);
-    return md;
-}
-
-static json_t *js(const char *text) {
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-    cr_assert_not_null(j, "bad JSON in the test: %s (%s)", text, e.text);
-    return j;
-}
-
-/* "0x" + hex (free it). */
-static char *hex0x(const uint8_t *p, size_t n) {
-    char *s = malloc(2 * n + 3);
-    s[0] = '0';
-    s[1] = 'x';
-    tp_hex(p, n, s + 2);
-    return s;
-}
-
-/* Runs value_ref.mjs on the requests (a JSON array); one string per request. */
-static json_t *polkadot(const char *md_name, const json_t *requests) {
-    char req_path[] = "/tmp/tp-storage-ref-XXXXXX";
-    int fd = mkstemp(req_path);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    cr_assert_eq(json_dump_file(requests, req_path, JSON_COMPACT), 0);
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "node '%s/tests/substrate/value_ref.mjs' '%s/tests/substrate/data/%s' '%s' 2>&1", root(),
-             root(), md_name, req_path);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p, "cannot run node");
-    json_t *lines = json_array();
-    char line[65536];
-    while (fgets(line, sizeof line, p)) {
-        line[strcspn(line, "\n")] = 0;
-        json_array_append_new(lines, json_string(line));
-    }
-    int rc = pclose(p);
-    unlink(req_path);
-    const char *first = json_array_size(lines) ? json_string_value(json_array_get(lines, 0)) : "(no output)";
-    cr_assert(rc == 0 && json_array_size(lines) == json_array_size(requests),
-              "value_ref.mjs failed (exit status %d): %s\nIt needs Node 20 on PATH and @polkadot/api in tools/ "
-              "(run scripts/install-deps).", rc, first);
-    return lines;
-}
 
 static void expect_hex(const uint8_t *p, size_t n, const char *want, const char *what) {
     char *got = malloc(2 * n + 1);
@@ -105,12 +41,12 @@ Test(substrate, storage_twox128_known_names) {
 }
 
 Test(substrate, storage_keys_published_values) {
-    tp_metadata *md = load("metadata-143-v14.bin");
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     tp_scale_buf b;
     tp_scale_buf_init(&b);
     tp_err err;
     const tp_md_storage *entry = NULL;
-    json_t *keys = js("[" ALICE "]");
+    json_t *keys = sub_json("[" ALICE "]");
     cr_assert_eq(tp_storage_key(md, "System", "Account", keys, &b, &entry, &err), TP_OK, "%s", err.msg);
     /* BLAKE2b-128 of Alice's public key is de1e86a9…59f (hashlib.blake2b(digest_size=16)). */
     expect_hex(b.data, b.len,
@@ -145,14 +81,14 @@ Test(substrate, storage_hashers_match_polkadot_js, .timeout = 60) {
             tp_scale_buf b;
             tp_scale_buf_init(&b);
             tp_hash_key((tp_md_hasher)h, data, lens[l], &b);
-            char *in = hex0x(data, lens[l]), *out = hex0x(b.data, b.len);
+            char *in = sub_hex0x(data, lens[l]), *out = sub_hex0x(b.data, b.len);
             json_array_append_new(reqs, json_pack("{s:s,s:s}", "hash", names[h], "data", in));
             json_array_append_new(ours, json_string(out));
             free(in);
             free(out);
             tp_scale_buf_free(&b);
         }
-    json_t *ref = polkadot("metadata-143-v14.bin", reqs);
+    json_t *ref = sub_polkadot("metadata-143-v14.bin", reqs);
     for (size_t i = 0; i < json_array_size(ours); i++)
         cr_expect_str_eq(json_string_value(json_array_get(ours, i)), json_string_value(json_array_get(ref, i)),
                          "%s of %zu bytes", names[i / 6], lens[i % 6]);
@@ -166,21 +102,21 @@ typedef struct {
 } key_case;
 
 static void keys_match(const char *file, const key_case *cases, size_t n) {
-    tp_metadata *md = load(file);
+    tp_metadata *md = sub_load_metadata(file);
     json_t *reqs = json_array(), *ours = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *keys = js(cases[i].keys);
+        json_t *keys = sub_json(cases[i].keys);
         tp_scale_buf b;
         tp_scale_buf_init(&b);
         tp_err err;
         cr_assert_eq(tp_storage_key(md, cases[i].pallet, cases[i].entry, keys, &b, NULL, &err), TP_OK, "%s", err.msg);
-        char *hex = hex0x(b.data, b.len);
+        char *hex = sub_hex0x(b.data, b.len);
         json_array_append_new(ours, json_string(hex));
         json_array_append_new(reqs, json_pack("{s:[s,s],s:o}", "storage", cases[i].pallet, cases[i].entry, "keys", keys));
         free(hex);
         tp_scale_buf_free(&b);
     }
-    json_t *ref = polkadot(file, reqs);
+    json_t *ref = sub_polkadot(file, reqs);
     for (size_t i = 0; i < n; i++) {
         const char *a = json_string_value(json_array_get(ours, i)), *b = json_string_value(json_array_get(ref, i));
         cr_expect_str_eq(a, b, "%s %s.%s%s: ours %s, polkadot-js %s", file, cases[i].pallet, cases[i].entry,
@@ -219,7 +155,7 @@ Test(substrate, storage_keys_match_polkadot_js, .timeout = 60) {
 
 static void expect_key_error(const tp_metadata *md, const char *pallet, const char *entry, const char *keys,
                              const char *msg) {
-    json_t *k = keys ? js(keys) : NULL;
+    json_t *k = keys ? sub_json(keys) : NULL;
     tp_scale_buf b;
     tp_scale_buf_init(&b);
     tp_err err;
@@ -231,7 +167,7 @@ static void expect_key_error(const tp_metadata *md, const char *pallet, const ch
 }
 
 Test(substrate, storage_key_refusals) {
-    tp_metadata *md = load("metadata-143-v14.bin");
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     expect_key_error(md, "Nope", "Account", "[]", "storage: the runtime has no pallet 'Nope'");
     expect_key_error(md, "System", "Nope", "[]", "storage: pallet System has no storage entry 'Nope'");
     expect_key_error(md, "Sudo", "Key", "[1]", "storage Sudo.Key: takes 0 keys, got 1");

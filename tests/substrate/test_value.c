@@ -7,88 +7,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../support/alloc_fail.h"
-#include "core/fileio.h"
 #include "core/hex.h"
 #include "substrate/metadata.h"
 #include "substrate/value.h"
+#include "substrate_test_util.h"
 
 #define ALICE "\"0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d\""
 #define BOB "\"0x8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48\""
 
-static const char *root(void) {
-    const char *r = getenv("TEMPLAR_ROOT");
-    cr_assert(r && *r, "TEMPLAR_ROOT is not set (run the tests through make)");
-    return r;
-}
-
-static tp_metadata *load(const char *name) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tests/substrate/data/%s", root(), name);
-    uint8_t *b;
-    size_t len;
-    tp_err err;
-    cr_assert_eq(tp_read_file(path, 1 << 26, &b, &len, &err), TP_OK, "%s", err.msg);
-    tp_metadata *md;
-    cr_assert_eq(tp_metadata_parse(b, len, &md, &err), TP_OK, "%s: %s", name, err.msg);
-    free(b);
-    return md;
-}
-
-static json_t *js(const char *text) {
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
-    cr_assert_not_null(j, "bad JSON in the test: %s (%s)", text, e.text);
-    return j;
-}
-
 static char *dump(const json_t *j) { return json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT); }
-
-/* "0x" + hex of bytes (free it). */
-static char *hex0x(const uint8_t *p, size_t n) {
-    char *s = malloc(2 * n + 3);
-    s[0] = '0';
-    s[1] = 'x';
-    tp_hex(p, n, s + 2);
-    return s;
-}
 
 static size_t unhex(const char *s, uint8_t **out) {
     size_t n = strlen(s) / 2;
     *out = malloc(n ? n : 1);
     cr_assert_eq(tp_unhex(s, *out, n), 0, "bad hex in the test: %s", s);
     return n;
-}
-
-/* ---- polkadot-js through value_ref.mjs ---- */
-
-/* Runs the requests (a JSON array) against metadata file `md_name`; returns one string per request. */
-static json_t *polkadot(const char *md_name, const json_t *requests) {
-    char req_path[] = "/tmp/tp-value-ref-XXXXXX";
-    int fd = mkstemp(req_path);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    cr_assert_eq(json_dump_file(requests, req_path, JSON_COMPACT), 0);
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "node '%s/tests/substrate/value_ref.mjs' '%s/tests/substrate/data/%s' '%s' 2>&1", root(),
-             root(), md_name, req_path);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p, "cannot run node");
-    json_t *lines = json_array();
-    char line[65536];
-    while (fgets(line, sizeof line, p)) {
-        line[strcspn(line, "\n")] = 0;
-        json_array_append_new(lines, json_string(line));
-    }
-    int rc = pclose(p);
-    unlink(req_path);
-    const char *first = json_array_size(lines) ? json_string_value(json_array_get(lines, 0)) : "(no output)";
-    cr_assert(rc == 0 && json_array_size(lines) == json_array_size(requests),
-              "value_ref.mjs failed (exit status %d): %s\nIt needs Node 20 on PATH and @polkadot/api in tools/ "
-              "(run scripts/install-deps).", rc, first);
-    return lines;
 }
 
 /* ---- calls against polkadot-js ---- */
@@ -148,13 +83,13 @@ static json_t *our_calls(const tp_metadata *md, const call_case *cases, size_t n
     json_t *out = json_array();
     uint32_t rc = runtime_call_type(md);
     for (size_t i = 0; i < n; i++) {
-        json_t *args = js(cases[i].args);
+        json_t *args = sub_json(cases[i].args);
         tp_scale_buf b;
         tp_scale_buf_init(&b);
         tp_err err;
         cr_assert_eq(tp_value_encode_call(md, cases[i].pallet, cases[i].call, args, &b, &err), TP_OK, "%s.%s: %s",
                      cases[i].pallet, cases[i].call, err.msg);
-        char *hex = hex0x(b.data, b.len);
+        char *hex = sub_hex0x(b.data, b.len);
         json_array_append_new(out, json_string(hex));
         free(hex);
         /* Decoding the bytes as a RuntimeCall gives {"Pallet": {"call": args}} ("call" when no args). */
@@ -178,7 +113,7 @@ static json_t *call_requests(const call_case *cases, size_t n) {
     json_t *reqs = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(reqs, json_pack("{s:[s,s],s:o}", "call", cases[i].pallet, cases[i].call, "args",
-                                              js(cases[i].args)));
+                                              sub_json(cases[i].args)));
     return reqs;
 }
 
@@ -192,9 +127,9 @@ static void expect_same_lines(const json_t *ours, const json_t *ref, const call_
 
 Test(substrate, value_calls_match_polkadot_js, .timeout = 120) {
     size_t n143 = sizeof CALLS_143 / sizeof *CALLS_143, n218 = sizeof CALLS_218 / sizeof *CALLS_218;
-    tp_metadata *md = load("metadata-143-v14.bin");
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     json_t *ours = our_calls(md, CALLS_143, n143), *reqs = call_requests(CALLS_143, n143);
-    json_t *ref = polkadot("metadata-143-v14.bin", reqs);
+    json_t *ref = sub_polkadot("metadata-143-v14.bin", reqs);
     expect_same_lines(ours, ref, CALLS_143, "spec 143");
     json_decref(ours);
     json_decref(ref);
@@ -205,9 +140,9 @@ Test(substrate, value_calls_match_polkadot_js, .timeout = 120) {
     static const char *const files[] = {"metadata-218-v14.bin", "metadata-218-v15.bin"};
     reqs = call_requests(CALLS_218, n218);
     for (int f = 0; f < 2; f++) {
-        md = load(files[f]);
+        md = sub_load_metadata(files[f]);
         ours = our_calls(md, CALLS_218, n218);
-        ref = polkadot(files[f], reqs);
+        ref = sub_polkadot(files[f], reqs);
         expect_same_lines(ours, ref, CALLS_218, files[f]);
         json_decref(ours);
         json_decref(ref);
@@ -225,7 +160,7 @@ static uint32_t storage_value_type(const tp_metadata *md, const char *pallet, co
 }
 
 Test(substrate, value_account_info_both_ways, .timeout = 60) {
-    tp_metadata *md = load("metadata-143-v14.bin");
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     uint32_t ty = storage_value_type(md, "System", "Account");
     /* nonce 5, consumers 1, providers 2, sufficients 0; free 123456789012, reserved 7, frozen 0 and 1. */
     const char *hex = "05000000" "01000000" "02000000" "00000000"
@@ -242,11 +177,11 @@ Test(substrate, value_account_info_both_ways, .timeout = 60) {
     free(s);
 
     /* polkadot-js decodes the same bytes to the same numbers, and encodes our JSON to the same bytes. */
-    char *want = hex0x(bytes, n);
+    char *want = sub_hex0x(bytes, n);
     json_t *reqs = json_pack("[{s:i,s:s},{s:i,s:O}]", "type", (json_int_t)ty, "decode", want, "type", (json_int_t)ty,
                              "value", ours);
-    json_t *ref = polkadot("metadata-143-v14.bin", reqs);
-    json_t *theirs = js(json_string_value(json_array_get(ref, 0)));
+    json_t *ref = sub_polkadot("metadata-143-v14.bin", reqs);
+    json_t *theirs = sub_json(json_string_value(json_array_get(ref, 0)));
     cr_expect_eq(json_integer_value(json_object_get(theirs, "len")), (json_int_t)n);
     json_t *tj = json_object_get(theirs, "json"), *td = json_object_get(tj, "data"), *od = json_object_get(ours, "data");
     static const char *const counters[] = {"nonce", "consumers", "providers", "sufficients"};
@@ -274,7 +209,7 @@ Test(substrate, value_account_info_both_ways, .timeout = 60) {
 Test(substrate, value_storage_defaults_round_trip) {
     static const char *const files[] = {"metadata-143-v14.bin", "metadata-218-v14.bin", "metadata-218-v15.bin"};
     for (int f = 0; f < 3; f++) {
-        tp_metadata *md = load(files[f]);
+        tp_metadata *md = sub_load_metadata(files[f]);
         int decoded = 0;
         /* Every storage default and every constant decodes, and re-encodes to the same bytes. */
         for (uint32_t p = 0; p < md->n_pallets; p++) {
@@ -308,7 +243,7 @@ Test(substrate, value_storage_defaults_round_trip) {
 }
 
 Test(substrate, value_events_both_ways, .timeout = 60) {
-    tp_metadata *md = load("metadata-143-v14.bin");
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     uint32_t ty = storage_value_type(md, "System", "Events");
     const tp_md_storage *ev = tp_md_find_storage(tp_md_find_pallet(md, "System"), "Events");
     json_t *j;
@@ -323,7 +258,7 @@ Test(substrate, value_events_both_ways, .timeout = 60) {
         "\"topics\": []},"
         " {\"phase\": \"Finalization\", \"event\": {\"SubtensorModule\": {\"WeightsSet\": [1, 2]}}, "
         "\"topics\": [\"0x1111111111111111111111111111111111111111111111111111111111111111\"]}]";
-    json_t *in = js(events);
+    json_t *in = sub_json(events);
     tp_scale_buf b;
     tp_scale_buf_init(&b);
     cr_assert_eq(tp_value_encode(md, ty, in, &b, &err), TP_OK, "%s", err.msg);
@@ -332,12 +267,12 @@ Test(substrate, value_events_both_ways, .timeout = 60) {
     json_decref(j);
 
     /* polkadot-js reads our bytes as the same two events, using all of them. */
-    char *hex = hex0x(b.data, b.len);
+    char *hex = sub_hex0x(b.data, b.len);
     json_t *reqs = json_pack("[{s:i,s:s}]", "type", (json_int_t)ty, "decode", hex);
-    json_t *ref = polkadot("metadata-143-v14.bin", reqs);
+    json_t *ref = sub_polkadot("metadata-143-v14.bin", reqs);
     const char *line = json_string_value(json_array_get(ref, 0));
     cr_log_info("polkadot-js reads our events as %.400s", line);
-    json_t *theirs = js(line);
+    json_t *theirs = sub_json(line);
     cr_expect_eq(json_integer_value(json_object_get(theirs, "len")), (json_int_t)b.len);
     json_t *list = json_object_get(theirs, "json");
     cr_assert_eq(json_array_size(list), 2);
@@ -363,7 +298,7 @@ Test(substrate, value_events_both_ways, .timeout = 60) {
 
 static void expect_call_error(const tp_metadata *md, const char *pallet, const char *call, const char *args,
                               const char *msg) {
-    json_t *a = js(args);
+    json_t *a = sub_json(args);
     tp_scale_buf b;
     tp_scale_buf_init(&b);
     tp_err err;
@@ -374,7 +309,7 @@ static void expect_call_error(const tp_metadata *md, const char *pallet, const c
 }
 
 Test(substrate, value_call_errors_name_the_path) {
-    tp_metadata *md = load("metadata-143-v14.bin");
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
     expect_call_error(md, "SubtensorModule", "set_weights",
                       "{\"netuid\": 1, \"dests\": [1, 70000], \"weights\": [1, 1], \"version_key\": 0}",
                       "SubtensorModule.set_weights.dests[1]: 70000 is out of range for u16");
@@ -631,7 +566,7 @@ Test(substrate, value_shapes_round_trip) {
     tp_metadata *md = hand_built();
     for (size_t i = 0; i < sizeof SHAPES / sizeof *SHAPES; i++) {
         const shape_case *c = &SHAPES[i];
-        json_t *in = js(c->json);
+        json_t *in = sub_json(c->json);
         tp_scale_buf b;
         tp_scale_buf_init(&b);
         tp_err err;
@@ -667,7 +602,7 @@ Test(substrate, value_lenient_encode_forms) {
     };
     tp_metadata *md = hand_built();
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        json_t *in = js(cases[i].json);
+        json_t *in = sub_json(cases[i].json);
         tp_scale_buf b;
         tp_scale_buf_init(&b);
         tp_err err;
@@ -720,7 +655,7 @@ Test(substrate, value_encode_refusals) {
     };
     tp_metadata *md = hand_built();
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        json_t *in = js(cases[i].input);
+        json_t *in = sub_json(cases[i].input);
         tp_scale_buf b;
         tp_scale_buf_init(&b);
         tp_err err;
@@ -826,8 +761,8 @@ static void af_check(void *ctx, tp_status st, const tp_err *err, int fired) {
 }
 
 Test(substrate, value_allocation_failures) {
-    tp_metadata *md = load("metadata-143-v14.bin");
-    af_ctx c = {.md = md, .ty = runtime_call_type(md), .value = js(
+    tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
+    af_ctx c = {.md = md, .ty = runtime_call_type(md), .value = sub_json(
         "{\"Sudo\": {\"sudo\": {\"call\": {\"Utility\": {\"batch_all\": {\"calls\": ["
         "{\"SubtensorModule\": {\"set_weights\": {\"netuid\": 1, \"dests\": [1, 2, 3], \"weights\": [4, 5, 6], "
         "\"version_key\": 7}}}, {\"System\": {\"remark\": {\"remark\": \"0x0102\"}}}]}}}}}}")};
