@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/hex.h"
 #include "net/subtensor_clock.h"
 
 json_t *tp_subtensor_account(const char *hotkey_hex) {

@@ -31,6 +31,8 @@ typedef struct {
     int have_cached;
 } tp_subtensor;
 
+#define TP_RAO_PER_TAO 1e9 /* balances and stake are in rao */
+
 /* The commitment's text on the chain: "URI" or "URI\nKEY_ID\nSECRET", in one Raw field of the
  * Commitments pallet (at most 128 bytes on the runtimes tested; the limit is read from the metadata). */
 #define TP_COMMITMENT_SEP '\n'

@@ -5,8 +5,6 @@
 #include "core/alloc.h"
 #include "net/chain_subtensor.h"
 
-#define RAO_PER_TAO 1e9
-
 static double number(const json_t *v) {
     if (json_is_integer(v)) return (double)json_integer_value(v);
     if (json_is_string(v)) return strtod(json_string_value(v), NULL); /* u128 beyond int64 */
@@ -84,13 +82,13 @@ static tp_status fill_neuron(const subnet_reads *r, int64_t u, tp_neuron *nd, tp
     if (!hk || strlen(hk) != 66) return tp_fail(err, TP_ERR_FORMAT, "Keys: uid %lld has no account", (long long)u);
     nd->uid = u;
     snprintf(nd->hotkey, sizeof nd->hotkey, "%s", hk + 2);
-    nd->stake = number(json_array_get(r->stakes, (size_t)u)) / RAO_PER_TAO;
+    nd->stake = number(json_array_get(r->stakes, (size_t)u)) / TP_RAO_PER_TAO;
     nd->validator_permit = json_is_true(json_array_get(r->permit, (size_t)u));
     nd->rank = share(r->rank, u);
     nd->consensus = share(r->consensus, u);
     nd->incentive = share(r->incentive, u);
     nd->dividends = share(r->dividends, u);
-    nd->emission = number(json_array_get(r->emission, (size_t)u)) / RAO_PER_TAO;
+    nd->emission = number(json_array_get(r->emission, (size_t)u)) / TP_RAO_PER_TAO;
     nd->registered_block = (int64_t)number(json_array_get(r->registered, (size_t)u));
     nd->last_update = (int64_t)number(json_array_get(r->last_update, (size_t)u));
     const json_t *reg = json_array_get(r->commitments, (size_t)u);

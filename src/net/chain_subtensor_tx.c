@@ -4,11 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/alloc.h"
 #include "core/hex.h"
 #include "net/chain_subtensor.h"
-
-#define RAO_PER_TAO 1e9
 
 static tp_status writable(tp_subtensor *s, const char *what, tp_err *err) {
     return s->read_only ? tp_fail(err, TP_ERR_ARG, "%s: the chain was opened read-only", what) : TP_OK;
@@ -82,7 +79,7 @@ tp_status tp_subtensor_set_stake(void *self, const char *hotkey, double amount, 
     if (st) return st;
     const tp_md_pallet *p = tp_md_find_pallet(tp_sub_metadata(s->sub), "SubtensorModule");
     int dtao = p && !tp_md_find_storage(p, "TotalHotkeyStake");
-    double have = 0, want = floor(amount * RAO_PER_TAO);
+    double have = 0, want = floor(amount * TP_RAO_PER_TAO);
     if ((st = stake_rao(s, hotkey, dtao, &have, err))) return st;
     if (fabs(want - have) < 1) return TP_OK;
     const char *call = want > have ? "add_stake" : "remove_stake";

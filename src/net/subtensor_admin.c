@@ -5,9 +5,8 @@
 #include <string.h>
 
 #include "core/hex.h"
+#include "net/chain_subtensor.h"
 #include "net/subtensor_clock.h"
-
-#define RAO_PER_TAO 1e9
 
 static json_t *account_json(const uint8_t a[32]) {
     char buf[67] = "0x";
@@ -40,7 +39,7 @@ tp_status tp_subtensor_dev_fund(tp_sub *c, const uint8_t account[32], double tao
     json_t *info = NULL, *keys = json_pack("[o]", account_json(account));
     tp_status st = tp_sub_storage(c, "System", "Account", keys, NULL, &info, err);
     char free_rao[48];
-    snprintf(free_rao, sizeof free_rao, "%.0f", floor(tao * RAO_PER_TAO));
+    snprintf(free_rao, sizeof free_rao, "%.0f", floor(tao * TP_RAO_PER_TAO));
     json_t *data = json_object_get(info, "data");
     if (!st && (!json_is_object(data) || !json_object_get(data, "free")))
         st = tp_fail(err, TP_ERR_FORMAT, "System.Account has no data.free: not a balances runtime");

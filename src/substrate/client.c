@@ -2,10 +2,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/alloc.h"
-#include "core/hex.h"
 #include "substrate/client_internal.h"
 #include "substrate/storage_key.h"
 #include "substrate/value.h"
