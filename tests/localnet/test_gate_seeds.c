@@ -123,5 +123,5 @@ static void run_seeds(int first) {
               t.runs);
 }
 
-Test(gate_seeds, first_ten_random_wallets, .timeout = 1800) { run_seeds(1); }
-Test(gate_seeds, second_ten_random_wallets, .timeout = 1800) { run_seeds(RUNS_PER_TEST + 1); }
+Test(gate_seeds, first_ten_random_wallets, .timeout = LN_TIME_LIMIT(1800)) { run_seeds(1); }
+Test(gate_seeds, second_ten_random_wallets, .timeout = LN_TIME_LIMIT(1800)) { run_seeds(RUNS_PER_TEST + 1); }

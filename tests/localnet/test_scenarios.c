@@ -31,7 +31,7 @@ static char *read_log(const char *dir, const char *name) {
  * evaluations give an honest miner only about 1 nat of evidence each in its middle windows. */
 #define PAID_WINDOWS 24
 
-Test(scenarios, a_honest_network_trains_in_sync, .timeout = 600) {
+Test(scenarios, a_honest_network_trains_in_sync, .timeout = LN_TIME_LIMIT(600)) {
     char dir[4200];
     json_t *r = ln_run(dir, sizeof dir, NULL, "--miners 4 --validators 1 --windows 24");
     json_t *ws = json_object_get(r, "windows");
@@ -52,7 +52,7 @@ Test(scenarios, a_honest_network_trains_in_sync, .timeout = 600) {
     json_decref(r);
 }
 
-Test(scenarios, b_adversaries_earn_nothing, .timeout = 900) {
+Test(scenarios, b_adversaries_earn_nothing, .timeout = LN_TIME_LIMIT(900)) {
     char dir_a[4200], dir[4200];
     json_t *ra = ln_run(dir_a, sizeof dir_a, NULL, "--miners 4 --validators 1 --windows 20");
     json_t *r = ln_run(dir, sizeof dir, NULL,
@@ -125,7 +125,7 @@ static int64_t evals_of(const char *dir, const char *validator, int uid) {
     return n;
 }
 
-Test(scenarios, c_killed_nodes_recover, .timeout = 600) {
+Test(scenarios, c_killed_nodes_recover, .timeout = LN_TIME_LIMIT(600)) {
     char dir[4200];
     json_t *r = ln_run(dir, sizeof dir, NULL,
                        "--miners 4 --validators 2 --windows 10 --fault kill:miner-1@3:5 "
@@ -150,7 +150,7 @@ Test(scenarios, c_killed_nodes_recover, .timeout = 600) {
     json_decref(r);
 }
 
-Test(scenarios, c_storage_outage, .timeout = 600) {
+Test(scenarios, c_storage_outage, .timeout = LN_TIME_LIMIT(600)) {
     char dir[4200];
     json_t *r = ln_run(dir, sizeof dir, NULL, "--miners 3 --validators 1 --windows 8 --store s3 --fault s3-down@3:4");
     json_t *ws = json_object_get(r, "windows");
@@ -170,7 +170,7 @@ Test(scenarios, c_storage_outage, .timeout = 600) {
     json_decref(r);
 }
 
-Test(scenarios, d_two_validators_yuma_pays_honest_miners, .timeout = 600) {
+Test(scenarios, d_two_validators_yuma_pays_honest_miners, .timeout = LN_TIME_LIMIT(600)) {
     char dir[4200];
     json_t *r = ln_run(dir, sizeof dir, NULL,
                        "--miners 4 --validators 2 --stake 1000,400 --windows 24 --adversary noise "

@@ -32,7 +32,7 @@ static void chain_cost(const char *dir, const char *wallet, double *calls, doubl
     cr_assert(*windows > 0, "%s recorded no chain traffic", wallet);
 }
 
-Test(subtensor_net, a_honest_network_on_subtensor, .timeout = 1200) {
+Test(subtensor_net, a_honest_network_on_subtensor, .timeout = LN_TIME_LIMIT(1200)) {
     char dir[4200];
     json_t *r = ln_run(dir, sizeof dir, "subtensor", "--miners 4 --validators 1 --windows 24");
     json_t *ws = json_object_get(r, "windows");
@@ -59,7 +59,7 @@ Test(subtensor_net, a_honest_network_on_subtensor, .timeout = 1200) {
     json_decref(r);
 }
 
-Test(subtensor_net, b_adversaries_earn_nothing_on_subtensor, .timeout = 1200) {
+Test(subtensor_net, b_adversaries_earn_nothing_on_subtensor, .timeout = LN_TIME_LIMIT(1200)) {
     char dir[4200];
     json_t *r = ln_run(dir, sizeof dir, "subtensor",
                        "--miners 8 --validators 1 --windows 20 --adversary noise --adversary copy "
