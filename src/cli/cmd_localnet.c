@@ -175,6 +175,36 @@ static int wallet_in_net(const ln_opts *o, const char *w) {
     return !*end && i >= 0 && i < limit;
 }
 
+/* What the options say together: required ones, counts that fit, faults that name real nodes. */
+static int check_args(const ln_opts *o) {
+    if (o->miners < 0) return cli_usage(CMD, "--miners N is required (N >= 1)");
+    if (o->validators < 0) return cli_usage(CMD, "--validators V is required (V >= 1)");
+    if (o->windows < 0) return cli_usage(CMD, "--windows K is required (K >= 1)");
+    if (!o->out) return cli_usage(CMD, "--out DIR is required");
+    if (1 + o->validators + o->miners > LN_MAX_NODES)
+        return cli_usage(CMD, "1 + validators + miners must be at most %d uids", LN_MAX_NODES);
+    int64_t adversaries = 0;
+    for (int i = 0; i < o->n_adv; i++) adversaries += o->adv[i].count;
+    if (adversaries > o->miners)
+        return cli_usage(CMD, "--adversary asks for %" PRId64 " adversaries but there are only %" PRId64 " miners",
+                         adversaries, o->miners);
+    for (int i = 0; i < o->n_adv; i++)
+        if (!strcmp(o->adv[i].mode, "sybil") && o->adv[i].count % 2)
+            return cli_usage(CMD, "--adversary sybil:%" PRId64 ": sybils come in pairs (an even count)", o->adv[i].count);
+    if (o->n_stakes > o->validators)
+        return cli_usage(CMD, "%d --stake values for %" PRId64 " validators", o->n_stakes, o->validators);
+    for (int i = 0; i < o->n_faults; i++) {
+        const ln_fault *f = &o->faults[i];
+        if (!f->is_kill && !o->s3) return cli_usage(CMD, "--fault %s needs --store s3", f->spec);
+        if (f->is_kill && !wallet_in_net(o, f->wallet))
+            return cli_usage(CMD,
+                             "--fault %s: unknown wallet '%s' (validator-0..validator-%" PRId64
+                             " or miner-0..miner-%" PRId64 ")",
+                             f->spec, f->wallet, o->validators - 1, o->miners - 1);
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, ln_opts *o) {
     enum { O_MINERS = 1000, O_VALIDATORS, O_WINDOWS, O_CONFIG, O_ADV, O_STORE, O_CLOCK, O_BLOCK_TIME, O_BPW,
            O_FAULT, O_STAKE, O_OUT, O_TIMEOUT, O_SEED, O_CHAIN };
@@ -253,32 +283,7 @@ static int parse_args(int argc, char **argv, ln_opts *o) {
         if (rc) return rc;
     }
     if (optind < argc) return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
-    if (o->miners < 0) return cli_usage(CMD, "--miners N is required (N >= 1)");
-    if (o->validators < 0) return cli_usage(CMD, "--validators V is required (V >= 1)");
-    if (o->windows < 0) return cli_usage(CMD, "--windows K is required (K >= 1)");
-    if (!o->out) return cli_usage(CMD, "--out DIR is required");
-    if (1 + o->validators + o->miners > LN_MAX_NODES)
-        return cli_usage(CMD, "1 + validators + miners must be at most %d uids", LN_MAX_NODES);
-    int64_t adversaries = 0;
-    for (int i = 0; i < o->n_adv; i++) adversaries += o->adv[i].count;
-    if (adversaries > o->miners)
-        return cli_usage(CMD, "--adversary asks for %" PRId64 " adversaries but there are only %" PRId64 " miners",
-                         adversaries, o->miners);
-    for (int i = 0; i < o->n_adv; i++)
-        if (!strcmp(o->adv[i].mode, "sybil") && o->adv[i].count % 2)
-            return cli_usage(CMD, "--adversary sybil:%" PRId64 ": sybils come in pairs (an even count)", o->adv[i].count);
-    if (o->n_stakes > o->validators)
-        return cli_usage(CMD, "%d --stake values for %" PRId64 " validators", o->n_stakes, o->validators);
-    for (int i = 0; i < o->n_faults; i++) {
-        const ln_fault *f = &o->faults[i];
-        if (!f->is_kill && !o->s3) return cli_usage(CMD, "--fault %s needs --store s3", f->spec);
-        if (f->is_kill && !wallet_in_net(o, f->wallet))
-            return cli_usage(CMD,
-                             "--fault %s: unknown wallet '%s' (validator-0..validator-%" PRId64
-                             " or miner-0..miner-%" PRId64 ")",
-                             f->spec, f->wallet, o->validators - 1, o->miners - 1);
-    }
-    return 0;
+    return check_args(o);
 }
 
 /* ---------------------------------------------------------------- run */

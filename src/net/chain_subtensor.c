@@ -31,7 +31,7 @@ static tp_status read_int(tp_subtensor *s, const char *entry, int64_t *out, tp_e
 }
 
 /* "netuid=3&blocks_per_window=10&clock=lockstep" */
-static tp_status parse_query(const char *q, tp_subtensor *s, int *have_netuid, tp_err *err) {
+static tp_status parse_query(const char *q, tp_subtensor_uri *u, tp_err *err) {
     char buf[TP_CHAIN_URI_MAX];
     snprintf(buf, sizeof buf, "%s", q);
     for (char *save = NULL, *kv = strtok_r(buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
@@ -42,14 +42,13 @@ static tp_status parse_query(const char *q, tp_subtensor *s, int *have_netuid, t
         long long n = strtoll(v, &end, 10);
         int numeric = *v && !*end;
         if (!strcmp(kv, "netuid") && numeric && n >= 0 && n <= 65535) {
-            s->netuid = (uint16_t)n;
-            *have_netuid = 1;
+            u->netuid = (int)n;
         } else if (!strcmp(kv, "blocks_per_window") && numeric && n >= 1 && n <= 1000000) {
-            s->blocks_per_window = n;
+            u->blocks_per_window = n;
         } else if (!strcmp(kv, "block_time_ms") && numeric && n >= 1 && n <= 86400000) {
-            s->block_time_ms = n;
+            u->block_time_ms = n;
         } else if (!strcmp(kv, "clock") && (!strcmp(v, "lockstep") || !strcmp(v, "wall"))) {
-            s->clock = !strcmp(v, "lockstep") ? TP_CLOCK_LOCKSTEP : TP_CLOCK_WALL;
+            u->clock = !strcmp(v, "lockstep") ? TP_CLOCK_LOCKSTEP : TP_CLOCK_WALL;
         } else {
             return tp_fail(err, TP_ERR_ARG,
                            "chain URI: bad parameter %s=%s (netuid=0-65535, blocks_per_window=1-1000000, "
@@ -60,22 +59,20 @@ static tp_status parse_query(const char *q, tp_subtensor *s, int *have_netuid, t
     return TP_OK;
 }
 
-/* subtensor+http://HOST:PORT?QUERY → url "http://HOST:PORT" and the parameters. */
-static tp_status parse_uri(const char *uri, tp_subtensor *s, char *url, size_t n, tp_err *err) {
-    const char *rest = uri + strlen("subtensor+");
+tp_status tp_subtensor_parse_uri(const char *uri, tp_subtensor_uri *u, tp_err *err) {
+    const char *rest = !strncmp(uri, "subtensor+", 10) ? uri + 10 : uri;
     if (strncmp(rest, "http://", 7) && strncmp(rest, "https://", 8))
         return tp_fail(err, TP_ERR_ARG, "chain URI '%s': expected subtensor+http://HOST:PORT?netuid=N", uri);
     const char *q = strchr(rest, '?');
     size_t len = q ? (size_t)(q - rest) : strlen(rest);
-    if (len >= n) return tp_fail(err, TP_ERR_ARG, "chain URI '%s' is too long", uri);
-    memcpy(url, rest, len);
-    url[len] = 0;
-    int have_netuid = 0;
-    s->blocks_per_window = 10;
-    s->clock = TP_CLOCK_WALL;
-    tp_status st = q ? parse_query(q + 1, s, &have_netuid, err) : TP_OK;
-    if (!st && !have_netuid) st = tp_fail(err, TP_ERR_ARG, "chain URI '%s' names no subnet: add ?netuid=N", uri);
-    return st;
+    if (len >= sizeof u->url) return tp_fail(err, TP_ERR_ARG, "chain URI '%s' is too long", uri);
+    memcpy(u->url, rest, len);
+    u->url[len] = 0;
+    u->netuid = -1;
+    u->blocks_per_window = 10;
+    u->block_time_ms = 0;
+    u->clock = TP_CLOCK_WALL;
+    return q ? parse_query(q + 1, u, err) : TP_OK;
 }
 
 static void sub_close(void *self) {
@@ -254,14 +251,21 @@ static const tp_chain_ops subtensor_ops = {
 tp_status tp_chain_subtensor_open(const char *uri, int read_only, void **self, const tp_chain_ops **ops, tp_err *err) {
     tp_subtensor *s = tp_calloc(1, sizeof *s, err);
     if (!s) return err->code;
-    char url[TP_CHAIN_URI_MAX];
+    tp_subtensor_uri u;
     s->read_only = read_only;
-    tp_status st = parse_uri(uri, s, url, sizeof url, err);
-    if (!st) st = tp_sub_open(url, NULL, &s->sub, err);
+    tp_status st = tp_subtensor_parse_uri(uri, &u, err);
+    if (!st && u.netuid < 0) st = tp_fail(err, TP_ERR_ARG, "chain URI '%s' names no subnet: add ?netuid=N", uri);
+    if (!st) {
+        s->netuid = (uint16_t)u.netuid;
+        s->blocks_per_window = u.blocks_per_window;
+        s->block_time_ms = u.block_time_ms;
+        s->clock = u.clock;
+        st = tp_sub_open(u.url, NULL, &s->sub, err);
+    }
     if (!st) sub_set_wait(s, NULL, NULL);
     json_t *added = NULL;
     if (!st) st = tp_subtensor_read(s, "SubtensorModule", "NetworksAdded", json_pack("[i]", s->netuid), &added, err);
-    if (!st && !json_is_true(added)) st = tp_fail(err, TP_ERR_ARG, "%s has no subnet %u", url, s->netuid);
+    if (!st && !json_is_true(added)) st = tp_fail(err, TP_ERR_ARG, "%s has no subnet %u", u.url, s->netuid);
     json_decref(added);
     if (st) {
         sub_close(s);

@@ -18,6 +18,19 @@
 #include "net/chain_backend.h"
 #include "substrate/client.h"
 
+/* What a subtensor+ URI says. */
+typedef struct {
+    char url[TP_CHAIN_URI_MAX]; /* the endpoint: http(s)://HOST:PORT[/PATH] */
+    int netuid;                 /* -1 when the URI names none */
+    int64_t blocks_per_window;  /* 10 unless given */
+    int64_t block_time_ms;      /* 0: the runtime's (2 × Timestamp.MinimumPeriod) */
+    tp_chain_clock clock;       /* wall unless clock=lockstep */
+} tp_subtensor_uri;
+
+/* Parses subtensor+http(s)://HOST:PORT[/PATH][?PARAMS] (the prefix may be left out); each bad or
+ * unknown parameter is refused by name. */
+tp_status tp_subtensor_parse_uri(const char *uri, tp_subtensor_uri *out, tp_err *err);
+
 typedef struct {
     tp_sub *sub;
     uint16_t netuid;
@@ -50,6 +63,8 @@ tp_status tp_subtensor_register(void *self, const char *hotkey, int64_t *uid, in
 tp_status tp_subtensor_set_stake(void *self, const char *hotkey, double amount, tp_err *err);
 tp_status tp_subtensor_set_weights(void *self, const char *hotkey, const int64_t *uids, const double *weights,
                                    int64_t n, tp_err *err);
+/* For a call the hotkey signs: the chain is writable and signs with that hotkey. */
+tp_status tp_subtensor_need_hotkey(tp_subtensor *s, const char *hotkey, const char *what, tp_err *err);
 /* Decodes a CommitmentOf value (Registration {block, info {fields}}) into cm. */
 tp_status tp_subtensor_parse_commitment(const json_t *reg, tp_commitment *cm, tp_err *err);
 

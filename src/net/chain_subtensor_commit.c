@@ -26,23 +26,14 @@ static size_t max_raw(const tp_metadata *md) {
 
 static json_t *raw_field(const char *text, size_t n) {
     char name[16];
-    char *hex = malloc(2 * n + 3);
-    if (!hex) return NULL;
-    memcpy(hex, "0x", 2);
-    tp_hex((const uint8_t *)text, n, hex + 2);
     snprintf(name, sizeof name, "Raw%zu", n);
-    json_t *f = json_pack("{s:s}", name, hex);
-    free(hex);
-    return f;
+    return json_pack("{s:o}", name, tp_rpc_hex((const uint8_t *)text, n));
 }
 
 tp_status tp_subtensor_commit(void *self, const char *hotkey, const tp_commitment *cm, tp_err *err) {
     tp_subtensor *s = self;
-    if (s->read_only) return tp_fail(err, TP_ERR_ARG, "committing: the chain was opened read-only");
-    char hex[65];
-    tp_hex(s->hotkey.public_key, 32, hex);
-    if (!s->has_hotkey || strcmp(hex, hotkey))
-        return tp_fail(err, TP_ERR_ARG, "committing for hotkey %.16s… needs that hotkey's key", hotkey);
+    tp_status st = tp_subtensor_need_hotkey(s, hotkey, "committing", err);
+    if (st) return st;
     char text[3 * TP_CHAIN_URI_MAX];
     int n = cm->access_key_id[0] ? snprintf(text, sizeof text, "%s\n%s\n%s", cm->uri, cm->access_key_id,
                                             cm->secret_access_key)
@@ -54,7 +45,7 @@ tp_status tp_subtensor_commit(void *self, const char *hotkey, const tp_commitmen
                        "pallet holds at most %zu: use a shorter bucket name or endpoint",
                        n, limit);
     json_t *args = json_pack("{s:i, s:{s:[o]}}", "netuid", s->netuid, "info", "fields", raw_field(text, (size_t)n));
-    tp_status st = args ? tp_sub_call(s->sub, &s->hotkey, "Commitments", "set_commitment", args, NULL, err)
+    st = args ? tp_sub_call(s->sub, &s->hotkey, "Commitments", "set_commitment", args, NULL, err)
                         : tp_fail(err, TP_ERR_NOMEM, "out of memory");
     json_decref(args);
     return st;

@@ -18,8 +18,7 @@ static tp_status need_coldkey(tp_subtensor *s, const char *what, tp_err *err) {
     return st;
 }
 
-/* The hotkey named must be the one the chain handle signs with. */
-static tp_status need_hotkey(tp_subtensor *s, const char *hotkey, const char *what, tp_err *err) {
+tp_status tp_subtensor_need_hotkey(tp_subtensor *s, const char *hotkey, const char *what, tp_err *err) {
     tp_status st = writable(s, what, err);
     char hex[65];
     if (!st && !s->has_hotkey) return tp_fail(err, TP_ERR_ARG, "%s on Subtensor is signed by the hotkey: none given", what);
@@ -93,7 +92,7 @@ tp_status tp_subtensor_set_stake(void *self, const char *hotkey, double amount, 
 tp_status tp_subtensor_set_weights(void *self, const char *hotkey, const int64_t *uids, const double *weights,
                                    int64_t n, tp_err *err) {
     tp_subtensor *s = self;
-    tp_status st = need_hotkey(s, hotkey, "setting weights", err);
+    tp_status st = tp_subtensor_need_hotkey(s, hotkey, "setting weights", err);
     if (st) return st;
     double max = 0;
     for (int64_t i = 0; i < n; i++) max = weights[i] > max ? weights[i] : max;

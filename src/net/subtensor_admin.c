@@ -4,28 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/hex.h"
 #include "net/chain_subtensor.h"
 #include "net/subtensor_clock.h"
 
-static json_t *account_json(const uint8_t a[32]) {
-    char buf[67] = "0x";
-    tp_hex(a, 32, buf + 2);
-    return json_string(buf);
-}
-
 tp_status tp_subtensor_connect(const char *uri, tp_sub **out, int *netuid, tp_err *err) {
-    const char *rest = !strncmp(uri, "subtensor+", 10) ? uri + 10 : uri;
-    char url[1024];
-    const char *q = strchr(rest, '?');
-    size_t n = q ? (size_t)(q - rest) : strlen(rest);
-    if (n >= sizeof url) return tp_fail(err, TP_ERR_ARG, "chain URI is too long");
-    memcpy(url, rest, n);
-    url[n] = 0;
-    const char *nu = q ? strstr(q, "netuid=") : NULL;
-    *netuid = nu ? atoi(nu + 7) : -1;
-    tp_status st = tp_sub_open(url, NULL, out, err);
-    if (!st && q && strstr(q, "clock=lockstep")) tp_sub_set_wait(*out, tp_subtensor_wait_by_building, *out);
+    tp_subtensor_uri u;
+    tp_status st = tp_subtensor_parse_uri(uri, &u, err);
+    if (!st) st = tp_sub_open(u.url, NULL, out, err);
+    if (!st && u.clock == TP_CLOCK_LOCKSTEP) tp_sub_set_wait(*out, tp_subtensor_wait_by_building, *out);
+    *netuid = st ? -1 : u.netuid;
     return st;
 }
 
@@ -36,7 +23,7 @@ int tp_subtensor_is_legacy(const tp_sub *c) {
 
 /* AccountInfo with the runtime's own field names: its default, with providers 1 and a free balance. */
 tp_status tp_subtensor_dev_fund(tp_sub *c, const uint8_t account[32], double tao, tp_err *err) {
-    json_t *info = NULL, *keys = json_pack("[o]", account_json(account));
+    json_t *info = NULL, *keys = json_pack("[o]", tp_rpc_hex(account, 32));
     tp_status st = tp_sub_storage(c, "System", "Account", keys, NULL, &info, err);
     char free_rao[48];
     snprintf(free_rao, sizeof free_rao, "%.0f", floor(tao * TP_RAO_PER_TAO));
@@ -53,7 +40,7 @@ tp_status tp_subtensor_dev_fund(tp_sub *c, const uint8_t account[32], double tao
 }
 
 tp_status tp_subtensor_dev_set_sudo(tp_sub *c, const uint8_t account[32], tp_err *err) {
-    json_t *v = account_json(account);
+    json_t *v = tp_rpc_hex(account, 32);
     tp_status st = v ? tp_sub_dev_set_storage(c, "Sudo", "Key", NULL, v, err) : tp_fail(err, TP_ERR_NOMEM, "out of memory");
     json_decref(v);
     return st;
@@ -67,7 +54,7 @@ static tp_status register_network_args(tp_sub *c, const uint8_t owner[32], json_
     *args = json_object();
     for (uint32_t i = 0; *args && i < v->n_fields; i++) {
         const char *name = v->fields[i].name ? v->fields[i].name : "";
-        if (!strcmp(name, "hotkey")) json_object_set_new(*args, name, account_json(owner));
+        if (!strcmp(name, "hotkey")) json_object_set_new(*args, name, tp_rpc_hex(owner, 32));
         else if (!strcmp(name, "mechid")) json_object_set_new(*args, name, json_integer(1));
         else {
             json_decref(*args);
@@ -147,7 +134,7 @@ tp_status tp_subtensor_sudo_set(tp_sub *c, const tp_signer *sudo, int netuid, co
 
 tp_status tp_subtensor_root_vote(tp_sub *c, const tp_signer *coldkey, const tp_signer *hotkey, int netuid,
                                  tp_err *err) {
-    json_t *uid = NULL, *hk = account_json(hotkey->public_key);
+    json_t *uid = NULL, *hk = tp_rpc_hex(hotkey->public_key, 32);
     json_t *keys = json_pack("[i, O]", 0, hk);
     tp_status st = tp_sub_storage(c, "SubtensorModule", "Uids", keys, NULL, &uid, err);
     json_t *args = NULL;

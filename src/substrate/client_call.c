@@ -24,7 +24,7 @@ static tp_status next_nonce(tp_sub *c, const tp_signer *s, uint64_t *nonce, tp_e
 /* The signed extrinsic for the call, as "0x…" text; *start receives the best block when signed. */
 static tp_status sign_call(tp_sub *c, const tp_signer *s, const char *pallet, const char *call, const json_t *args,
                            json_t **hex, int64_t *start, tp_err *err) {
-    tp_tx_params p = {.spec_version = c->spec_version, .tx_version = c->tx_version, .era_period = c->o.era_period};
+    tp_tx_params p = {.era_period = c->o.era_period};
     memcpy(p.genesis_hash, c->genesis, 32);
     tp_scale_buf body, xt;
     tp_scale_buf_init(&body);
@@ -34,7 +34,7 @@ static tp_status sign_call(tp_sub *c, const tp_signer *s, const char *pallet, co
     if (!st) st = next_nonce(c, s, &p.nonce, err);
     if (!st) st = tp_sub_head(c, start, p.era_block_hash, err);
     p.era_block = st ? 0 : (uint64_t)*start;
-    p.spec_version = c->spec_version;
+    p.spec_version = c->spec_version; /* after the refresh: the runtime the call is signed for */
     p.tx_version = c->tx_version;
     if (!st) st = tp_extrinsic_sign(c->md, s, &p, body.data, body.len, &xt, err);
     if (!st && !(*hex = tp_rpc_hex(xt.data, xt.len))) st = tp_fail(err, TP_ERR_NOMEM, "out of memory");

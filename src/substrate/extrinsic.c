@@ -3,7 +3,7 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "core/hex.h"
+#include "substrate/rpc.h"
 #include "substrate/value.h"
 
 #define SIGNED_V4 0x84 /* bit 7: signed; low bits: extrinsic format version 4 */
@@ -20,12 +20,6 @@ uint16_t tp_era_encode(uint64_t period, uint64_t block) {
     return (uint16_t)(low | ((phase / quantize) << 4));
 }
 
-static json_t *hex_json(const uint8_t *p, size_t n) {
-    char buf[2 + 2 * 64 + 1] = "0x";
-    if (n > 64) return NULL;
-    tp_hex(p, n, buf + 2);
-    return json_string(buf);
-}
 
 static uint32_t type_by_path(const tp_metadata *md, const char *path) {
     for (uint32_t i = 0; i < md->n_types; i++)
@@ -57,7 +51,7 @@ static tp_status encode_mortality(const tp_metadata *md, const tp_md_signed_ext 
         uint16_t era = tp_era_encode(p->era_period, p->era_block);
         tp_scale_put_u16(o.extra, era);
     }
-    return encode_json(md, e->additional_type, hex_json(p->era_block_hash, 32), o.additional, e->identifier, err);
+    return encode_json(md, e->additional_type, tp_rpc_hex(p->era_block_hash, 32), o.additional, e->identifier, err);
 }
 
 static tp_status encode_known(const tp_metadata *md, const tp_md_signed_ext *e, const tp_tx_params *p, ext_out o,
@@ -69,7 +63,7 @@ static tp_status encode_known(const tp_metadata *md, const tp_md_signed_ext *e, 
     if (!strcmp(id, "CheckTxVersion"))
         return encode_json(md, e->additional_type, json_integer(p->tx_version), o.additional, id, err);
     if (!strcmp(id, "CheckGenesis"))
-        return encode_json(md, e->additional_type, hex_json(p->genesis_hash, 32), o.additional, id, err);
+        return encode_json(md, e->additional_type, tp_rpc_hex(p->genesis_hash, 32), o.additional, id, err);
     if (!strcmp(id, "CheckMortality") || !strcmp(id, "CheckEra")) return encode_mortality(md, e, p, o, err);
     if (!strcmp(id, "CheckNonce"))
         return encode_json(md, e->extra_type, json_integer((json_int_t)p->nonce), o.extra, id, err);
@@ -125,10 +119,10 @@ static tp_status encode_signer(const tp_metadata *md, const tp_signer *s, const 
     if (addr_ty == UINT32_MAX || sig_ty == UINT32_MAX)
         return tp_fail(err, TP_ERR_FORMAT, "the runtime's metadata has no %s type: not a chain this client can sign for",
                        addr_ty == UINT32_MAX ? "MultiAddress" : "MultiSignature");
-    json_t *addr = json_pack("{s:o}", "Id", hex_json(s->public_key, 32));
+    json_t *addr = json_pack("{s:o}", "Id", tp_rpc_hex(s->public_key, 32));
     tp_status st = encode_json(md, addr_ty, addr, out, "address", err);
     if (st) return st;
-    json_t *sj = json_pack("{s:o}", s->type == TP_SIG_ED25519 ? "Ed25519" : "Sr25519", hex_json(sig, 64));
+    json_t *sj = json_pack("{s:o}", s->type == TP_SIG_ED25519 ? "Ed25519" : "Sr25519", tp_rpc_hex(sig, 64));
     return encode_json(md, sig_ty, sj, out, "signature", err);
 }
 
