@@ -15,7 +15,8 @@
 #include "localnet/localnet.h"
 #include "neuron/adversary.h"
 
-#define CMD "localnet"
+/* The command's name in messages: the testbed is the localnet across hosts. */
+#define CMD (o->hosts ? "testbed" : "localnet")
 
 static const char usage_text[] =
     "usage: templar localnet --miners N --validators V --windows K --out DIR [OPTIONS]\n"
@@ -75,6 +76,30 @@ static const char usage_text[] =
     "through a pipe, TEMPLAR_WAIT_FD); a neuron retrying after a failure waits for the next block, so\n"
     "time passes during an outage exactly as the neurons let it.\n";
 
+static const char testbed_usage_text[] =
+    "usage: templar testbed --miners N --validators V --windows K --out DIR [OPTIONS]   (as root)\n"
+    "\n"
+    "A templar network across hosts: every validator and miner, the chain (Subtensor under chopsticks)\n"
+    "and the store (s3rver) each run on a host of their own, a Linux network namespace with its own\n"
+    "address on a private bridge (10.X.0.0/16), made before the run and removed after it. A neuron's\n"
+    "host has its own TEMPLAR_HOME with its wallet alone and its own run config (DIR/hosts/<wallet>/),\n"
+    "and reaches the chain and the store only over its link. Before the neurons start, each neuron\n"
+    "host's link to the store is measured (round trip, rate each way; DIR/links.json) and the put\n"
+    "window and gather timeout are set from those measurements and the block time.\n"
+    "\n"
+    "Every option of templar localnet works here (the store is s3 and the chain subtensor), plus:\n"
+    "  --link SPEC             every host's link: delay=TIME,rate=RATE, e.g. delay=40ms,rate=100mbit.\n"
+    "                          The delay is added to everything the host sends (a round trip between\n"
+    "                          two 40 ms hosts takes 80 ms); the rate limits each direction (tc tbf).\n"
+    "                          Default: no delay, no limit\n"
+    "  --host-link HOST:SPEC   one host's link (HOST: validator-I, miner-J, chain or s3); the parts it\n"
+    "                          leaves out come from --link. Repeatable\n"
+    "  --fault partition:WALLET@W:R\n"
+    "                          the link of WALLET's host is down from window W until window R\n"
+    "\n"
+    "Delay without netem: a relay in front of the chain's and the store's port holds each byte back\n"
+    "by the sender's delay. Needs root, iproute2 (ip, tc) and the kernel's veth, bridge and tbf.\n";
+
 /* Set by the signal handler; the driver polls it. The only mutable static: a handler has no other
  * way to reach the program. */
 static volatile sig_atomic_t stop_signal;
@@ -124,7 +149,7 @@ static int parse_stakes(ln_opts *o, const char *s) {
 }
 
 /* "W:R" with 0 <= W < R. */
-static int parse_window_pair(const char *spec, const char *s, ln_fault *f) {
+static int parse_window_pair(const ln_opts *o, const char *spec, const char *s, ln_fault *f) {
     const char *colon = strchr(s, ':');
     char *end;
     long long w = colon ? strtoll(s, &end, 10) : -1;
@@ -145,20 +170,43 @@ static int parse_fault(ln_opts *o, const char *s) {
     memset(f, 0, sizeof *f);
     if (strlen(s) >= sizeof f->spec) return cli_usage(CMD, "--fault '%s' is too long", s);
     snprintf(f->spec, sizeof f->spec, "%s", s);
-    const char *at = strchr(s, '@');
-    if (!strncmp(s, "kill:", 5) && at) {
-        size_t len = (size_t)(at - (s + 5));
-        if (len == 0 || len >= sizeof f->wallet) return cli_usage(CMD, "--fault %s: expected kill:WALLET@W:R", s);
-        memcpy(f->wallet, s + 5, len);
+    const char *at = strchr(s, '@'), *colon = strchr(s, ':');
+    if ((!strncmp(s, "kill:", 5) || !strncmp(s, "partition:", 10)) && at && colon < at) {
+        size_t len = (size_t)(at - (colon + 1));
+        if (len == 0 || len >= sizeof f->wallet)
+            return cli_usage(CMD, "--fault %s: expected %.*s:WALLET@W:R", s, (int)(colon - s), s);
+        memcpy(f->wallet, colon + 1, len);
         f->wallet[len] = 0;
-        f->is_kill = 1;
+        f->kind = s[0] == 'k' ? LN_FAULT_KILL : LN_FAULT_PARTITION;
     } else if (!strncmp(s, "s3-down@", 8)) {
-        f->is_kill = 0;
+        f->kind = LN_FAULT_S3_DOWN;
     } else {
-        return cli_usage(CMD, "--fault '%s': expected kill:WALLET@W:R or s3-down@W:R", s);
+        return cli_usage(CMD, "--fault '%s': expected kill:WALLET@W:R, %ss3-down@W:R", s,
+                         o->hosts ? "partition:WALLET@W:R or " : "");
     }
-    if (parse_window_pair(s, at + 1, f)) return 2;
+    if (parse_window_pair(o, s, at + 1, f)) return 2;
     o->n_faults++;
+    return 0;
+}
+
+static int parse_link(ln_opts *o, const char *opt, const char *spec, tb_link *l) {
+    tp_err err = {0};
+    if (tb_link_parse(spec, l, &err)) return cli_usage(CMD, "%s: %s", opt, err.msg);
+    return 0;
+}
+
+/* --host-link HOST:SPEC: that host's link, starting from --link's (whichever comes first). */
+static int parse_host_link(ln_opts *o, const char *s) {
+    const char *colon = strchr(s, ':');
+    if (!colon || colon == s || (size_t)(colon - s) >= LN_NAME_MAX)
+        return cli_usage(CMD, "--host-link expects HOST:delay=TIME,rate=RATE, got '%s'", s);
+    if (o->n_host_links == (int)(sizeof o->host_links / sizeof *o->host_links))
+        return cli_usage(CMD, "too many --host-link options");
+    int i = o->n_host_links;
+    snprintf(o->host_links[i].host, sizeof o->host_links[i].host, "%.*s", (int)(colon - s), s);
+    o->host_links[i].link = (tb_link){-1, -1}; /* unset parts are filled from --link at the end */
+    if (parse_link(o, "--host-link", colon + 1, &o->host_links[i].link)) return 2;
+    o->n_host_links++;
     return 0;
 }
 
@@ -193,10 +241,21 @@ static int check_args(const ln_opts *o) {
             return cli_usage(CMD, "--adversary sybil:%" PRId64 ": sybils come in pairs (an even count)", o->adv[i].count);
     if (o->n_stakes > o->validators)
         return cli_usage(CMD, "%d --stake values for %" PRId64 " validators", o->n_stakes, o->validators);
+    if (!o->hosts && (o->n_host_links || o->link.delay_s || o->link.rate_bps))
+        return cli_usage(CMD, "--link and --host-link are for hosts (templar testbed)");
+    if (o->hosts && (!o->s3 || !o->subtensor))
+        return cli_usage(CMD, "hosts share no files: a testbed needs --store s3 and --chain subtensor");
+    for (int i = 0; i < o->n_host_links; i++) {
+        const char *h = o->host_links[i].host;
+        if (strcmp(h, "chain") && strcmp(h, "s3") && !wallet_in_net(o, h))
+            return cli_usage(CMD, "--host-link %s: unknown host (chain, s3, validator-I or miner-J)", h);
+    }
     for (int i = 0; i < o->n_faults; i++) {
         const ln_fault *f = &o->faults[i];
-        if (!f->is_kill && !o->s3) return cli_usage(CMD, "--fault %s needs --store s3", f->spec);
-        if (f->is_kill && !wallet_in_net(o, f->wallet))
+        if (f->kind == LN_FAULT_S3_DOWN && !o->s3) return cli_usage(CMD, "--fault %s needs --store s3", f->spec);
+        if (f->kind == LN_FAULT_PARTITION && !o->hosts)
+            return cli_usage(CMD, "--fault %s: partitions need hosts (templar testbed)", f->spec);
+        if (f->kind != LN_FAULT_S3_DOWN && !wallet_in_net(o, f->wallet))
             return cli_usage(CMD,
                              "--fault %s: unknown wallet '%s' (validator-0..validator-%" PRId64
                              " or miner-0..miner-%" PRId64 ")",
@@ -205,9 +264,18 @@ static int check_args(const ln_opts *o) {
     return 0;
 }
 
-static int parse_args(int argc, char **argv, ln_opts *o) {
+/* The parts of --host-link that were not given come from --link. */
+static void fill_host_links(ln_opts *o) {
+    for (int i = 0; i < o->n_host_links; i++) {
+        tb_link *l = &o->host_links[i].link;
+        if (l->delay_s < 0) l->delay_s = o->link.delay_s;
+        if (l->rate_bps < 0) l->rate_bps = o->link.rate_bps;
+    }
+}
+
+static int parse_args(int argc, char **argv, int hosts, ln_opts *o) {
     enum { O_MINERS = 1000, O_VALIDATORS, O_WINDOWS, O_CONFIG, O_ADV, O_STORE, O_CLOCK, O_BLOCK_TIME, O_BPW,
-           O_FAULT, O_STAKE, O_OUT, O_TIMEOUT, O_SEED, O_CHAIN };
+           O_FAULT, O_STAKE, O_OUT, O_TIMEOUT, O_SEED, O_CHAIN, O_LINK, O_HOST_LINK };
     static const struct option opts[] = {{"miners", required_argument, 0, O_MINERS},
                                          {"validators", required_argument, 0, O_VALIDATORS},
                                          {"windows", required_argument, 0, O_WINDOWS},
@@ -223,8 +291,14 @@ static int parse_args(int argc, char **argv, ln_opts *o) {
                                          {"timeout", required_argument, 0, O_TIMEOUT},
                                          {"seed", required_argument, 0, O_SEED},
                                          {"chain", required_argument, 0, O_CHAIN},
+                                         {"link", required_argument, 0, O_LINK},
+                                         {"host-link", required_argument, 0, O_HOST_LINK},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
+    /* A testbed's hosts share no files: S3 and Subtensor unless told otherwise (then refused). */
+    o->hosts = hosts;
+    o->s3 = hosts;
+    o->subtensor = hosts ? 143 : 0;
     o->config = "tiny";
     o->block_time_ms = 1000;
     o->blocks_per_window = 6;
@@ -277,12 +351,15 @@ static int parse_args(int argc, char **argv, ln_opts *o) {
             else if (!strcmp(optarg, "subtensor:218")) o->subtensor = 218;
             else return cli_usage(CMD, "--chain expects local, subtensor (spec 143) or subtensor:218, got '%s'", optarg);
             break;
+        case O_LINK: rc = parse_link(o, "--link", optarg, &o->link); break;
+        case O_HOST_LINK: rc = parse_host_link(o, optarg); break;
         case ':': return cli_usage(CMD, "%s needs a value", argv[optind - 1]);
         default: return cli_usage(CMD, "unknown option '%s'", argv[optind - 1]);
         }
         if (rc) return rc;
     }
     if (optind < argc) return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+    fill_host_links(o);
     return check_args(o);
 }
 
@@ -298,19 +375,17 @@ static void install_handlers(void) {
     sigaction(SIGHUP, &sa, NULL);
 }
 
-int cmd_localnet(int argc, char **argv) {
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_text, stdout);
-        return 0;
-    }
+static int run_net(int argc, char **argv, int hosts) {
     tp_err err = {0};
     if (argc >= 2 && !strcmp(argv[1], "report")) {
-        if (argc != 3) return cli_usage(CMD, "report expects one argument: the run directory");
-        return ln_report_rebuild(argv[2], &err) ? cli_fail(CMD, &err) : 0;
+        if (argc != 3) return cli_usage("localnet", "report expects one argument: the run directory");
+        return ln_report_rebuild(argv[2], &err) ? cli_fail("localnet", &err) : 0;
     }
+    /* Before anything is made: a testbed without the privilege to make hosts leaves nothing behind. */
+    if (hosts && tb_check_privilege(&err)) return cli_fail("testbed", &err);
     ln_net *net = tp_calloc(1, sizeof *net, &err);
-    if (!net) return cli_fail(CMD, &err);
-    int rc = parse_args(argc, argv, &net->opt);
+    if (!net) return cli_fail("localnet", &err);
+    int rc = parse_args(argc, argv, hosts, &net->opt);
     if (!rc) {
         stop_signal = 0;
         install_handlers();
@@ -319,4 +394,21 @@ int cmd_localnet(int argc, char **argv) {
     ln_net_free(net);
     free(net);
     return rc;
+}
+
+int cmd_localnet(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    return run_net(argc, argv, 0);
+}
+
+int cmd_testbed(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(testbed_usage_text, stdout);
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "report")) return cli_usage("testbed", "use templar localnet report DIR");
+    return run_net(argc, argv, 1);
 }

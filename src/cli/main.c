@@ -29,6 +29,7 @@ static const command commands[] = {
     {"chain", cmd_chain, "the chain (local ledger or Subtensor): register, stake, commit, set-weights, metagraph"},
     {"subnet", cmd_subnet, "Subtensor test networks: create a subnet, set hyperparameters, fund keys"},
     {"localnet", cmd_localnet, "a whole network on this machine: K windows, faults, a report"},
+    {"testbed", cmd_testbed, "a network across hosts (network namespaces) over shaped links (root)"},
 };
 
 static void usage(FILE *out) {

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -51,6 +52,7 @@ typedef struct {
     char node[PATH_MAX], script[PATH_MAX], genesis[PATH_MAX], wasm[PATH_MAX], storage[PATH_MAX];
     char port[16];
     const char *argv[20];
+    int netns_fd; /* >= 0: the network namespace to run in */
 } command;
 
 static tp_status readable(const char *path, const char *what, const char *hint, tp_err *err) {
@@ -155,6 +157,7 @@ static void child(const command *c, pid_t parent, int out, int devnull) {
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
+    if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0) _exit(126);
     if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) _exit(126);
     execv(c->node, (char *const *)c->argv);
     _exit(127);
@@ -374,6 +377,7 @@ void tp_chopsticks_stop(tp_chopsticks *ch) {
 void tp_chopsticks_opts_default(tp_chopsticks_opts *o) {
     memset(o, 0, sizeof *o);
     o->spec = 143;
+    o->netns_fd = -1;
 }
 
 /* One attempt on a fresh port. On failure the child is gone; *retry says another port may help. */
@@ -382,6 +386,7 @@ static tp_status try_start(const tp_chopsticks_opts *o, command *cmd, tp_chopsti
     int port = ln_free_port();
     if (port < 0) return tp_fail(err, TP_ERR_IO, "chopsticks: cannot find a free loopback port: %s", strerror(errno));
     build_argv(o, port, cmd);
+    cmd->netns_fd = o->netns_fd;
     if (spawn(cmd, c, err)) return err->code;
     tail t = {.n = 0};
     int exited;

@@ -38,6 +38,9 @@ typedef struct {
     const char *log_path;
     /* Seconds to wait for it to listen; 0: 120. */
     double ready_timeout_s;
+    /* >= 0: an open network namespace (a testbed host) to run it in; it then listens on that host's
+     * loopback. -1 (the default): ours. */
+    int netns_fd;
 } tp_chopsticks_opts;
 
 typedef struct tp_chopsticks_proc tp_chopsticks_proc; /* private: the process and its output */

@@ -111,7 +111,8 @@ static int finished(const driver *d) {
     if (d->start_window < 0 || net->nodes[net->leader].last_window < last_target(d)) return 0;
     for (int i = 0; i < net->n_nodes; i++) {
         const ln_node *n = &net->nodes[i];
-        if (n->kind == LN_MINER && n->state == LN_RUNNING && n->last_window < last_target(d)) return 0;
+        if (n->kind == LN_MINER && n->state == LN_RUNNING && !n->partitioned && n->last_window < last_target(d))
+            return 0;
     }
     return 1;
 }
@@ -157,45 +158,64 @@ static tp_status reap(driver *d, tp_err *err) {
     return TP_OK;
 }
 
+static void fire_fault(driver *d, ln_fault *f, int64_t window, tp_err *err) {
+    ln_net *net = d->net;
+    ln_node *n = f->kind == LN_FAULT_S3_DOWN ? NULL : node_named(net, f->wallet);
+    if (f->kind == LN_FAULT_S3_DOWN) {
+        if (net->s3.pid <= 0) return;
+        ln_s3_stop(&net->s3);
+        net->s3.down = 1;
+        ln_note(net, "fault %s: s3rver stopped in window %" PRId64, f->spec, window);
+    } else if (!n || n->state != LN_RUNNING) {
+        ln_note(net, "fault %s: %s was not running in window %" PRId64, f->spec, f->wallet, window);
+    } else if (f->kind == LN_FAULT_KILL) {
+        ln_kill_node(n);
+        n->state = LN_DOWN;
+        ln_note(net, "fault %s: killed %s in window %" PRId64, f->spec, n->name, window);
+    } else if (ln_hosts_partition(net, n, 1, err)) {
+        ln_note(net, "fault %s: %s", f->spec, err->msg);
+    } else {
+        ln_note(net, "fault %s: the link of %s went down in window %" PRId64, f->spec, n->name, window);
+    }
+}
+
+static tp_status restore_fault(driver *d, ln_fault *f, int64_t window, tp_err *err) {
+    ln_net *net = d->net;
+    ln_node *n = f->kind == LN_FAULT_S3_DOWN ? NULL : node_named(net, f->wallet);
+    tp_status st = TP_OK;
+    if (f->kind == LN_FAULT_S3_DOWN) {
+        if (!net->s3.down) return TP_OK;
+        if ((st = ln_s3_start(net, err))) return tp_wrap(err, "fault %s", f->spec);
+        ln_note(net, "fault %s: s3rver restarted in window %" PRId64, f->spec, window);
+    } else if (f->kind == LN_FAULT_KILL) {
+        if (!n || n->state != LN_DOWN) return TP_OK;
+        if ((st = ln_spawn(net, n, err))) return st;
+        ln_note(net, "fault %s: restarted %s in window %" PRId64, f->spec, n->name, window);
+    } else if (n && n->partitioned) {
+        if ((st = ln_hosts_partition(net, n, 0, err))) return tp_wrap(err, "fault %s", f->spec);
+        ln_note(net, "fault %s: the link of %s came back in window %" PRId64, f->spec, n->name, window);
+    }
+    return TP_OK;
+}
+
 /* Fires and ends the faults due by `window`. Level-triggered, so a fault whose window passed before
- * the start window was known fires at once. storage_only: only s3-down faults. */
-static tp_status apply_faults(driver *d, int64_t window, int storage_only, tp_err *err) {
+ * the start window was known fires at once. network_only: only the faults of the network (s3-down,
+ * partitions), which lockstep applies before the clock enters their window; kills come after. */
+static tp_status apply_faults(driver *d, int64_t window, int network_only, tp_err *err) {
     ln_net *net = d->net;
     if (d->start_window < 0) return TP_OK;
     for (int i = 0; i < net->opt.n_faults; i++) {
         ln_fault *f = &net->opt.faults[i];
-        if (storage_only && f->is_kill) continue;
+        if (network_only && f->kind == LN_FAULT_KILL) continue;
         int64_t at = d->start_window + f->at, until = d->start_window + f->until;
         if (!f->fired && window >= at) {
             f->fired = 1;
-            if (f->is_kill) {
-                ln_node *n = node_named(net, f->wallet);
-                if (n && n->state == LN_RUNNING) {
-                    ln_kill_node(n);
-                    n->state = LN_DOWN;
-                    ln_note(net, "fault %s: killed %s in window %" PRId64, f->spec, n->name, window);
-                } else {
-                    ln_note(net, "fault %s: %s was not running in window %" PRId64, f->spec, f->wallet, window);
-                }
-            } else if (net->s3.pid > 0) {
-                ln_s3_stop(&net->s3);
-                net->s3.down = 1;
-                ln_note(net, "fault %s: s3rver stopped in window %" PRId64, f->spec, window);
-            }
+            fire_fault(d, f, window, err);
         }
         if (f->fired && !f->restored && window >= until) {
             f->restored = 1;
-            tp_status st = TP_OK;
-            if (f->is_kill) {
-                ln_node *n = node_named(net, f->wallet);
-                if (n && n->state == LN_DOWN) {
-                    if ((st = ln_spawn(net, n, err))) return st;
-                    ln_note(net, "fault %s: restarted %s in window %" PRId64, f->spec, n->name, window);
-                }
-            } else if (net->s3.down) {
-                if ((st = ln_s3_start(net, err))) return tp_wrap(err, "fault %s", f->spec);
-                ln_note(net, "fault %s: s3rver restarted in window %" PRId64, f->spec, window);
-            }
+            tp_status st = restore_fault(d, f, window, err);
+            if (st) return st;
         }
     }
     return TP_OK;
@@ -233,14 +253,16 @@ static tp_status lockstep_step(driver *d, int *advanced, tp_err *err) {
     int live = 0;
     for (int i = 0; i < net->n_nodes; i++) {
         const ln_node *n = &net->nodes[i];
-        if (!is_neuron(n) || n->state != LN_RUNNING) continue;
+        /* A partitioned host cannot reach the chain: the clock goes on without it, as the chain would. */
+        if (!is_neuron(n) || n->state != LN_RUNNING || n->partitioned) continue;
         live++;
         if (busy(d, n)) return TP_OK;
         if (n->wait.block < target) target = n->wait.block;
     }
     int64_t blocks = live ? target - d->block : 1; /* nobody live: time just passes until a restart */
-    /* The store goes down (or up) before the advance into the fault's window, so every neuron meets
-     * the same store for the whole window; a kill fires after it (mid-window). */
+    /* The store goes down (or up) and links are cut (or mended) before the advance into the fault's
+     * window, so every neuron meets the same network for the whole window; a kill fires after it
+     * (mid-window). */
     int64_t next = tp_window_of_block(d->block + blocks, net->opt.blocks_per_window);
     tp_status st = apply_faults(d, next, 1, err);
     int64_t block;

@@ -19,6 +19,8 @@
 #include "localnet/chopsticks.h"
 #include "localnet/wait_channel.h"
 #include "net/chain.h"
+#include "testbed/hosts.h"
+#include "testbed/link.h"
 
 #define LN_PATH_MAX 4096
 #define LN_NAME_MAX 32
@@ -50,14 +52,18 @@ typedef struct {
     pid_t pid;
     ln_state state;
     ln_wait_reader wait; /* lockstep: what the running process announced (fd -1 otherwise) */
+    tb_host *host;       /* --hosts: the host it runs on (NULL: this machine) */
+    int partitioned;     /* its host's link is down (a partition fault) */
     /* metrics.jsonl, read incrementally by the driver */
     off_t offset;        /* bytes consumed (whole lines only) */
     int64_t last_window; /* highest window recorded; -1: none */
     int64_t records;
 } ln_node;
 
+typedef enum { LN_FAULT_KILL, LN_FAULT_S3_DOWN, LN_FAULT_PARTITION } ln_fault_kind;
+
 typedef struct {
-    int is_kill;                 /* kill:WALLET@W:R, else s3-down@W:R */
+    ln_fault_kind kind;          /* kill:WALLET@W:R, s3-down@W:R, partition:WALLET@W:R */
     char wallet[LN_NAME_MAX];
     int64_t at, until;           /* offsets from the start window */
     int fired, restored;
@@ -84,6 +90,13 @@ typedef struct {
     int n_stakes;
     ln_fault faults[LN_MAX_FAULTS];
     int n_faults;
+    int hosts;    /* --hosts (templar testbed): every neuron, the chain and the store on a host of its own */
+    tb_link link; /* every host's link */
+    struct {
+        char host[LN_NAME_MAX];
+        tb_link link;
+    } host_links[LN_MAX_NODES + 2]; /* --host-link HOST:SPEC, over `link` */
+    int n_host_links;
 } ln_opts;
 
 typedef struct {
@@ -92,7 +105,17 @@ typedef struct {
     int down; /* stopped by a fault */
     char bin[LN_PATH_MAX];
     char dir[LN_PATH_MAX];
+    tb_host *host;  /* --hosts: the store's host (s3rver on its loopback, a relay on its address) */
+    pid_t relay;
 } ln_s3;
+
+/* --hosts: the testbed's hosts, their relays and what their links measured. */
+typedef struct {
+    tb_hosts hosts;
+    tb_host *chain;       /* the chain's host (--chain subtensor) */
+    pid_t chain_relay;
+    json_t *links;        /* per host: configured and measured link, for the report */
+} ln_testbed;
 
 typedef struct {
     ln_opts opt;
@@ -106,6 +129,8 @@ typedef struct {
     int leader;     /* index of the highest-stake validator */
     ln_s3 s3;
     tp_chopsticks chopsticks; /* --chain subtensor: the chain's process */
+    char chain_url[96]; /* --chain subtensor: its RPC endpoint (http://ADDR:PORT) as the neurons reach it */
+    ln_testbed tb;
     char **env;     /* the neurons' environment (NULL-terminated) */
     json_t *notes;  /* events worth a line in the report (deaths, faults, timeouts) */
 } ln_net;
@@ -135,6 +160,21 @@ tp_status ln_final_epoch(ln_net *net, tp_err *err);
 /* The chain's last state for the report, DIR/chain-final.json: {"neurons": [{uid, stake, incentive,
  * dividends, emission, weights: [[uid, w], ...]}, ...]}; the report reads it when the chain is gone. */
 tp_status ln_chain_snapshot(ln_net *net, tp_err *err);
+
+/* ---- hosts.c (--hosts: `templar testbed`) */
+/* Makes a host per neuron, one for the chain (Subtensor) and one for the store, shapes their links,
+ * and gives each neuron host its own home with its wallet (DIR/hosts/<wallet>/home). Needs root. */
+tp_status ln_hosts_create(ln_net *net, tp_err *err);
+/* Starts a delaying relay on host x's address and port, in front of its service on 127.0.0.1:port. */
+tp_status ln_hosts_relay(ln_net *net, tb_host *x, int port, pid_t *pid, tp_err *err);
+/* Measures every neuron host's link to the store (round trip, rate each way), sets the protocol's
+ * deadlines from them and the block time, and writes each host's run config
+ * (DIR/hosts/<wallet>/run.json) and DIR/links.json. The store must be running. */
+tp_status ln_hosts_measure(ln_net *net, tp_err *err);
+/* Takes the link of n's host down (a partition) or up again. */
+tp_status ln_hosts_partition(ln_net *net, ln_node *n, int down, tp_err *err);
+/* Stops the relays and removes every host. Safe when no host was made. */
+void ln_hosts_destroy(ln_net *net);
 
 /* ---- procs.c */
 /* The neurons' environment: ours plus TEMPLAR_HOME, OMP_NUM_THREADS=1 unless set, S3 credentials. */

@@ -4,6 +4,7 @@
  * localnet itself dies, so a crashed run leaves nothing behind. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "localnet/localnet.h"
 #include "core/clock.h"
 #include "core/fileio.h"
+#include "testbed/host_proc.h"
 
 extern char **environ;
 
@@ -35,15 +37,17 @@ static int key_is(const char *entry, const char *key) {
     return !strncmp(entry, key, n) && entry[n] == '=';
 }
 
-/* environ without the keys of sets (KEY=VALUE) and of drops (KEY), then sets. NULL-terminated,
- * every string malloc'ed. */
-static char **env_with(const char *const *sets, int n_sets, const char *const *drops, int n_drops, tp_err *err) {
+/* base (NULL: environ) without the keys of sets (KEY=VALUE) and of drops (KEY), then sets.
+ * NULL-terminated, every string malloc'ed. */
+static char **env_with(char *const *base, const char *const *sets, int n_sets, const char *const *drops, int n_drops,
+                       tp_err *err) {
+    if (!base) base = environ;
     size_t n = 0;
-    for (char **e = environ; *e; e++) n++;
+    for (char *const *e = base; *e; e++) n++;
     char **env = calloc(n + (size_t)n_sets + 1, sizeof *env);
     if (!env) return tp_fail(err, TP_ERR_NOMEM, "out of memory"), NULL;
     size_t k = 0;
-    for (char **e = environ; *e; e++) {
+    for (char *const *e = base; *e; e++) {
         int skip = 0;
         for (int i = 0; !skip && i < n_sets; i++) {
             char key[256];
@@ -91,7 +95,7 @@ tp_status ln_env_build(ln_net *net, tp_err *err) {
         n_drops = 2;
     }
     ln_env_free(net->env);
-    net->env = env_with(sets, n, drops, n_drops, err);
+    net->env = env_with(NULL, sets, n, drops, n_drops, err);
     return net->env ? TP_OK : err->code;
 }
 
@@ -105,6 +109,7 @@ typedef struct {
     int detach;        /* own process group, SIGTERM when localnet dies */
     int use_path;      /* look argv[0] up on PATH */
     int wait_fd;       /* > 0: handed to the child as LN_WAIT_FD (the lockstep channel) */
+    const tb_host *host; /* run in this testbed host's network namespace; NULL: ours */
 } spawn_req;
 
 static tp_status spawn(const spawn_req *r, pid_t *pid, tp_err *err) {
@@ -120,6 +125,7 @@ static tp_status spawn(const spawn_req *r, pid_t *pid, tp_err *err) {
             prctl(PR_SET_PDEATHSIG, SIGTERM);
             if (getppid() != parent) _exit(1);
         }
+        if (r->host && setns(r->host->ns_fd, CLONE_NEWNET) < 0) _exit(126);
         int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (in >= 0) dup2(in, 0);
         if (r->log) {
@@ -207,19 +213,30 @@ tp_status ln_spawn(ln_net *net, ln_node *n, tp_err *err) {
     argv[k++] = "--wallet", argv[k++] = n->name;
     argv[k++] = "--chain", argv[k++] = net->chain_uri;
     argv[k++] = "--store", argv[k++] = n->store;
-    argv[k++] = "--config", argv[k++] = net->run_json;
+    /* On a testbed host: that host's own home and run config. */
+    char config[LN_PATH_MAX + 96], home[LN_PATH_MAX + 96];
+    snprintf(config, sizeof config, "%s/hosts/%s/run.json", net->dir, n->name);
+    snprintf(home, sizeof home, "TEMPLAR_HOME=%s/hosts/%s/home", net->dir, n->name);
+    argv[k++] = "--config", argv[k++] = n->host ? config : net->run_json;
     argv[k++] = "--state", argv[k++] = state;
     char adv[LN_MODE_MAX + 32];
     if (n->partner >= 0) snprintf(adv, sizeof adv, "%s@%lld", n->adversary, (long long)n->partner);
     else snprintf(adv, sizeof adv, "%s", n->adversary);
     if (n->adversary[0]) argv[k++] = "--adversary", argv[k++] = adv;
     argv[k] = NULL;
-    spawn_req r = {.argv = argv, .envp = net->env, .log = log, .detach = 1};
+    const char *sets[] = {home};
+    char **env = n->host ? env_with(net->env, sets, 1, NULL, 0, err) : NULL;
+    if (n->host && !env) return err->code;
+    spawn_req r = {.argv = argv, .envp = env ? env : net->env, .log = log, .detach = 1, .host = n->host};
     int pipefd[2] = {-1, -1};
     /* A new channel per start: nothing the process announced before can be read as new. */
-    if (!net->opt.wall && pipe2(pipefd, O_CLOEXEC) < 0) return tp_fail(err, TP_ERR_IO, "pipe: %s", strerror(errno));
+    if (!net->opt.wall && pipe2(pipefd, O_CLOEXEC) < 0) {
+        ln_env_free(env);
+        return tp_fail(err, TP_ERR_IO, "pipe: %s", strerror(errno));
+    }
     r.wait_fd = pipefd[1];
     tp_status st = spawn(&r, &n->pid, err);
+    ln_env_free(env);
     if (pipefd[1] >= 0) close(pipefd[1]);
     if (st) {
         if (pipefd[0] >= 0) close(pipefd[0]);
@@ -316,15 +333,15 @@ static tp_status s3_launch(ln_net *net, int *early, tp_err *err) {
     /* s3rver makes continuation tokens with DES, which OpenSSL 3 only has in its legacy provider;
      * without it every listing past one page fails with HTTP 500. */
     const char *sets[] = {"NODE_OPTIONS=--openssl-legacy-provider"};
-    char **env = env_with(sets, 1, NULL, 0, err);
+    char **env = env_with(NULL, sets, 1, NULL, 0, err);
     tp_status st = env ? TP_OK : err->code;
-    spawn_req r = {.argv = argv, .envp = env, .log = log, .detach = 1};
+    spawn_req r = {.argv = argv, .envp = env, .log = log, .detach = 1, .host = s->host};
     if (!st) st = spawn(&r, &s->pid, err);
     ln_env_free(env);
     free(argv);
     if (st) return tp_wrap(err, "starting s3rver");
     double t0 = tp_now();
-    while (!port_open(s->port)) {
+    while (!(s->host ? tb_host_port_open(s->host, s->port) : port_open(s->port))) {
         int status;
         if (ln_reaped(s->pid, &status)) {
             s->pid = 0;
@@ -341,7 +358,7 @@ static tp_status s3_launch(ln_net *net, int *early, tp_err *err) {
         tp_sleep(S3_LISTEN_POLL_S);
     }
     s->down = 0;
-    printf("localnet: s3rver listening on 127.0.0.1:%d (data %s)\n", s->port, s->dir);
+    printf("localnet: s3rver listening on %s:%d (data %s)\n", s->host ? s->host->addr : "127.0.0.1", s->port, s->dir);
     fflush(stdout);
     return TP_OK;
 }
@@ -359,12 +376,14 @@ tp_status ln_s3_start(ln_net *net, tp_err *err) {
     for (int attempt = 0; !st && attempt < S3_PORT_ATTEMPTS; attempt++) {
         if ((s->port = ln_free_port()) <= 0) return tp_fail(err, TP_ERR_IO, "no free loopback port for s3rver");
         for (int i = 1; i < net->n_nodes; i++)
-            snprintf(net->nodes[i].store, sizeof net->nodes[i].store, "s3+http://127.0.0.1:%d/%s", s->port,
-                     net->nodes[i].name);
+            snprintf(net->nodes[i].store, sizeof net->nodes[i].store, "s3+http://%s:%d/%s",
+                     s->host ? s->host->addr : "127.0.0.1", s->port, net->nodes[i].name);
         st = s3_launch(net, &early, err);
         if (!st || !early) break;
         if (attempt < S3_PORT_ATTEMPTS - 1) st = TP_OK; /* another port */
     }
+    /* On a testbed the neurons reach s3rver through its host's relay (the links' delay). */
+    if (!st && s->host) st = ln_hosts_relay(net, s->host, s->port, &s->relay, err);
     return st;
 }
 

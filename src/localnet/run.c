@@ -25,6 +25,7 @@ int ln_run(ln_net *net, volatile sig_atomic_t *stop) {
     tp_err err = {0};
     if (ln_setup(net, &err)) {
         ln_subtensor_stop(net);
+        ln_hosts_destroy(net);
         fprintf(stderr, "templar localnet: %s\n", err.msg);
         return 1;
     }
@@ -32,6 +33,7 @@ int ln_run(ln_net *net, volatile sig_atomic_t *stop) {
     ln_outcome outcome = LN_FAILED;
     tp_status st = ln_env_build(net, &err);
     if (!st && net->opt.s3) st = ln_s3_start(net, &err);
+    if (!st && net->opt.hosts) st = ln_hosts_measure(net, &err);
     if (!st) outcome = ln_drive(net, stop, &err);
     else ln_note(net, "setup failed: %s", err.msg);
     if (outcome == LN_INTERRUPTED) ln_note(net, "interrupted by signal %d; stopping every neuron", (int)*stop);
@@ -43,6 +45,7 @@ int ln_run(ln_net *net, volatile sig_atomic_t *stop) {
     tp_err rerr = {0};
     int report_ok = ln_report_write(net->dir, word, net->notes, &rerr) == TP_OK;
     ln_subtensor_stop(net);
+    ln_hosts_destroy(net);
     if (report_ok) print_report_paths(net->dir);
     else fprintf(stderr, "templar localnet: writing the report: %s\n", rerr.msg);
     if (outcome == LN_FAILED) fprintf(stderr, "templar localnet: %s\n", err.msg);

@@ -317,13 +317,13 @@ static tp_status write_manifest(ln_net *net, tp_err *err) {
                                                n->hotkey));
     }
     for (int i = 0; faults && i < o->n_faults; i++) json_array_append_new(faults, json_string(o->faults[i].spec));
-    json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:o, s:o}", "config", o->config,
+    json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:o, s:o, s:b}", "config", o->config,
                              "miners", (json_int_t)o->miners, "validators", (json_int_t)o->validators, "windows",
                              (json_int_t)o->windows, "clock", o->wall ? "wall" : "lockstep", "store",
                              o->s3 ? "s3" : "file", "block_time_ms", (json_int_t)o->block_time_ms,
                              "blocks_per_window", (json_int_t)o->blocks_per_window, "chain", net->chain_uri,
                              "run_config", net->run_json, "leader", (json_int_t)net->leader, "faults", faults, "nodes",
-                             nodes);
+                             nodes, "hosts", o->hosts);
     char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
     json_decref(root);
     if (!text) return tp_fail(err, TP_ERR_NOMEM, "out of memory writing localnet.json");
@@ -341,14 +341,15 @@ tp_status ln_setup(ln_net *net, tp_err *err) {
     if ((st = find_binary_and_repo(net, err)) || (st = resolve_run_config(net, &rc, &named, err)) ||
         (st = prepare_out_dir(net, err)) || (st = write_run_config(net, &rc, named, err)) ||
         (st = make_nodes(net, err)) || (st = make_wallets(net, err)) ||
+        (net->opt.hosts && (st = ln_hosts_create(net, err))) ||
         (st = net->opt.subtensor ? ln_subtensor_setup(net, err) : make_chain(net, err)) ||
         (st = make_node_dirs(net, err)) || (st = write_manifest(net, err)))
         return st;
     const ln_opts *o = &net->opt;
     printf("localnet: %s: %" PRId64 " validators, %" PRId64 " miners, %" PRId64 " windows, %s clock, %s store, "
-           "%s chain; leader %s (uid %d)\n",
+           "%s chain%s; leader %s (uid %d)\n",
            net->dir, o->validators, o->miners, o->windows, o->wall ? "wall" : "lockstep", o->s3 ? "s3" : "file",
-           o->subtensor ? "Subtensor" : "local",
+           o->subtensor ? "Subtensor" : "local", o->hosts ? ", each on a host of its own" : "",
            net->nodes[net->leader].name, net->leader);
     fflush(stdout);
     return TP_OK;

@@ -26,10 +26,17 @@ static tp_status start_chain(ln_net *net, tp_err *err) {
     o.root = net->repo;
     o.spec = net->opt.subtensor;
     o.log_path = log;
+    if (net->tb.chain) o.netns_fd = net->tb.chain->ns_fd;
     tp_status st = tp_mkdirs(logs, err);
     if (!st) st = tp_chopsticks_start(&o, &net->chopsticks, err);
     if (st) return tp_wrap(err, "starting Subtensor (chopsticks)");
-    printf("localnet: Subtensor spec %d under chopsticks at %s (log %s)\n", o.spec, net->chopsticks.url, log);
+    snprintf(net->chain_url, sizeof net->chain_url, "%s", net->chopsticks.url);
+    /* On a testbed the chain is reached at its host's address, through the relay of its link. */
+    if (net->tb.chain) {
+        if ((st = ln_hosts_relay(net, net->tb.chain, net->chopsticks.port, &net->tb.chain_relay, err))) return st;
+        snprintf(net->chain_url, sizeof net->chain_url, "http://%s:%d", net->tb.chain->addr, net->chopsticks.port);
+    }
+    printf("localnet: Subtensor spec %d under chopsticks at %s (log %s)\n", o.spec, net->chain_url, log);
     fflush(stdout);
     return TP_OK;
 }
@@ -141,10 +148,10 @@ static tp_status setup_on_chain(ln_net *net, tp_sub *c, const tp_wallet *opw, tp
      * them during the run: the driver, once every neuron waits (lockstep) or every block time (wall). */
     char setup_uri[TP_CHAIN_URI_MAX];
     snprintf(setup_uri, sizeof setup_uri, "subtensor+%s?netuid=%d&blocks_per_window=%" PRId64 "&clock=lockstep",
-             net->chopsticks.url, netuid, net->opt.blocks_per_window);
+             net->chain_url, netuid, net->opt.blocks_per_window);
     if (net->opt.wall)
         snprintf(net->chain_uri, sizeof net->chain_uri,
-                 "subtensor+%s?netuid=%d&blocks_per_window=%" PRId64 "&block_time_ms=%" PRId64, net->chopsticks.url,
+                 "subtensor+%s?netuid=%d&blocks_per_window=%" PRId64 "&block_time_ms=%" PRId64, net->chain_url,
                  netuid, net->opt.blocks_per_window, net->opt.block_time_ms);
     else
         snprintf(net->chain_uri, sizeof net->chain_uri, "%s", setup_uri);
@@ -162,7 +169,7 @@ tp_status ln_subtensor_setup(ln_net *net, tp_err *err) {
     if (!st) st = operator_wallet(net, &opw, err);
     if (st) return st;
     char url[TP_CHAIN_URI_MAX];
-    snprintf(url, sizeof url, "subtensor+%s?clock=lockstep", net->chopsticks.url);
+    snprintf(url, sizeof url, "subtensor+%s?clock=lockstep", net->chain_url);
     tp_sub *c = NULL;
     int ignored;
     st = tp_subtensor_connect(url, &c, &ignored, err);

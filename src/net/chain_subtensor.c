@@ -102,7 +102,9 @@ static tp_status sub_set_keys(void *self, const tp_wallet *hotkey, const tp_wall
     return TP_OK;
 }
 
-static tp_status timestamp_at(tp_subtensor *s, const uint8_t hash[32], double *ts, tp_err *err) {
+/* A block's time: from its body (tp_sub_block_time), the state only for genesis, which has no body. */
+static tp_status timestamp_at(tp_subtensor *s, int64_t number, const uint8_t hash[32], double *ts, tp_err *err) {
+    if (number > 0) return tp_sub_block_time(s->sub, hash, ts, err);
     json_t *v = NULL;
     tp_status st = tp_sub_storage(s->sub, "Timestamp", "Now", NULL, hash, &v, err);
     if (!st && !json_is_integer(v)) st = tp_fail(err, TP_ERR_FORMAT, "Timestamp.Now is not an integer");
@@ -115,7 +117,7 @@ static tp_status sub_block_timestamp(void *self, int64_t block, double *ts, tp_e
     tp_subtensor *s = self;
     uint8_t hash[32];
     tp_status st = tp_sub_block_hash(s->sub, block, hash, err);
-    return st ? st : timestamp_at(s, hash, ts, err);
+    return st ? st : timestamp_at(s, block, hash, ts, err);
 }
 
 static tp_status read_info(tp_subtensor *s, tp_chain_info *out, tp_err *err) {
@@ -128,7 +130,7 @@ static tp_status read_info(tp_subtensor *s, tp_chain_info *out, tp_err *err) {
     uint8_t hash[32];
     int64_t kappa = 0, last = 0;
     tp_status st = tp_sub_head(s->sub, &out->block, hash, err);
-    if (!st) st = timestamp_at(s, hash, &out->block_ts, err);
+    if (!st) st = timestamp_at(s, out->block, hash, &out->block_ts, err);
     if (!st) st = read_int(s, "Tempo", &out->cfg.tempo, err);
     if (!st) st = read_int(s, "MaxAllowedUids", &out->cfg.max_uids, err);
     if (!st) st = read_int(s, "Kappa", &kappa, err);

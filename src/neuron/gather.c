@@ -142,6 +142,8 @@ tp_status tp_node_gather(tp_node *n, int64_t window, const int64_t *uids, int co
     if (!(st = tp_node_put_window(n, window, &go.not_before, &go.not_after, err)) &&
         !(st = plan_fetches(n, window, g, &p, err)))
         st = tp_store_gather(p.items, (size_t)p.n, &go, err);
+    g->not_before = go.not_before;
+    g->not_after = go.not_after;
     for (int j = 0; !st && j < p.n; j++) {
         int i = p.slot[j];
         g->fetch[i] = p.items[j].status;

@@ -13,6 +13,7 @@ typedef struct {
     tp_fetch fetch[TP_CHAIN_MAX_UIDS];
     tp_reject reject[TP_CHAIN_MAX_UIDS];
     double mtime[TP_CHAIN_MAX_UIDS];
+    double not_before, not_after; /* the put window (epoch seconds, from block timestamps) */
     tp_payload *payload; /* n; valid ones have .valid */
     uint8_t **bytes;     /* raw bytes of each fetched object (NULL if none) */
     size_t *len;

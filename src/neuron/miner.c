@@ -132,11 +132,18 @@ static tp_status upload(tp_miner *m, int64_t window, int null_round, tp_err *err
 
 /* Logs why the peers that did not count failed, when fewer than asked for were applied. */
 static void log_failed_peers(tp_miner *m, int64_t window, const tp_window_gather *g) {
-    for (int i = 0; i < g->n; i++)
-        if (!g->payload[i].valid && g->fetch[i] != TP_FETCH_NOT_FOUND)
-            tp_node_log(m->n, "window %lld: uid %lld: %s%s%s", (long long)window, (long long)g->uid[i],
-                        tp_fetch_name(g->fetch[i]), g->fetch[i] == TP_FETCH_OK ? " but " : "",
-                        g->fetch[i] == TP_FETCH_OK ? tp_reject_name(g->reject[i]) : "");
+    for (int i = 0; i < g->n; i++) {
+        if (g->payload[i].valid || g->fetch[i] == TP_FETCH_NOT_FOUND) continue;
+        char when[128] = "";
+        /* A time verdict says by how much: clocks and block times are what an operator checks. */
+        if (g->fetch[i] == TP_FETCH_TOO_EARLY || g->fetch[i] == TP_FETCH_TOO_LATE)
+            snprintf(when, sizeof when, " (stored %.3f s %s the put window %.3f..%.3f)",
+                     g->fetch[i] == TP_FETCH_TOO_EARLY ? g->not_before - g->mtime[i] : g->mtime[i] - g->not_after,
+                     g->fetch[i] == TP_FETCH_TOO_EARLY ? "before" : "after", g->not_before, g->not_after);
+        tp_node_log(m->n, "window %lld: uid %lld: %s%s%s%s", (long long)window, (long long)g->uid[i],
+                    tp_fetch_name(g->fetch[i]), g->fetch[i] == TP_FETCH_OK ? " but " : "",
+                    g->fetch[i] == TP_FETCH_OK ? tp_reject_name(g->reject[i]) : "", when);
+    }
 }
 
 /* Gathers the peers' updates once the put window closed and takes the outer step; *applied and

@@ -49,6 +49,9 @@ tp_status tp_sub_head(tp_sub *c, int64_t *number, uint8_t hash[32], tp_err *err)
 tp_status tp_sub_head_number(tp_sub *c, int64_t *number, tp_err *err);
 /* The hash of block number on the best chain; an error when there is no such block yet. */
 tp_status tp_sub_block_hash(tp_sub *c, int64_t number, uint8_t hash[32], tp_err *err);
+/* When block `hash` was built, from the Timestamp.set inherent in its body (client_time.c says why
+ * not from its state); an error for a block without one (genesis). */
+tp_status tp_sub_block_time(tp_sub *c, const uint8_t hash[32], double *unix_seconds, tp_err *err);
 
 /* Reads pallet.entry for keys (a JSON array, one value per map key; NULL for a plain value) at block
  * `at` (NULL: the best block). *value is a new reference to the decoded value: the entry's default

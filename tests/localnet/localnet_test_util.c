@@ -16,19 +16,24 @@ json_t *ln_load_report(const char *out) {
     return r;
 }
 
-json_t *ln_run(char *dir, size_t n, const char *chain, const char *args) {
+json_t *ln_run_cli(char *dir, size_t n, const char *command, const char *args) {
     cli_tmpdir(dir, n);
     char out[4200];
     snprintf(out, sizeof out, "%s/net", dir);
-    const char *flag = chain ? " --chain " : "", *name = chain ? chain : "";
     char *log;
     /* A fixed seed: the same wallets every time, so each scenario repeats exactly (lockstep). */
-    int rc = cli_run(&log, "localnet%s%s --config tiny --seed 1 --out %s %s", flag, name, out, args);
-    cr_assert_eq(rc, 0, "localnet%s%s %s failed:\n%s", flag, name, args, log);
+    int rc = cli_run(&log, "%s --config tiny --seed 1 --out %s %s", command, out, args);
+    cr_assert_eq(rc, 0, "%s %s failed:\n%s", command, args, log);
     free(log);
     json_t *r = ln_load_report(out);
     snprintf(dir + strlen(dir), n - strlen(dir), "/net");
     return r;
+}
+
+json_t *ln_run(char *dir, size_t n, const char *chain, const char *args) {
+    char command[128];
+    snprintf(command, sizeof command, "localnet%s%s", chain ? " --chain " : "", chain ? chain : "");
+    return ln_run_cli(dir, n, command, args);
 }
 
 const char *ln_role(json_t *r, const char *uid) {

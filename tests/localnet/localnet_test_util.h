@@ -21,6 +21,9 @@ json_t *ln_load_report(const char *out);
  * temporary DIR and leaves DIR/net in dir (n bytes); chain NULL: the default (local). Returns the
  * report, which the caller owns (json_decref). */
 json_t *ln_run(char *dir, size_t n, const char *chain, const char *args);
+/* The same for `templar COMMAND --config tiny --seed 1 --out DIR/net ARGS` (COMMAND: "testbed",
+ * "localnet --chain subtensor", ...). */
+json_t *ln_run_cli(char *dir, size_t n, const char *command, const char *args);
 /* The role of uid in report r ("owner", "validator", "honest", an adversary's); owned by r. */
 const char *ln_role(json_t *r, const char *uid);
 /* obj[key] as a number, 0 if absent. */
