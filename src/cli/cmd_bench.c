@@ -11,7 +11,8 @@
 #include "codec/bench.h"
 
 static const char usage_text[] =
-    "usage: templar bench codec [--config NAME|FILE] [--reps N] [--json] [codec options]\n"
+    "usage: templar bench links ...   (see templar bench links --help)\n"
+    "       templar bench codec [--config NAME|FILE] [--reps N] [--json] [codec options]\n"
     "\n"
     "Times the SparseLoCo codec on the tensor set of a model config (default 150M) with synthetic\n"
     "pseudo-gradients: compress (error feedback + top-k + quantise + encode + sign), decompress one\n"
@@ -26,12 +27,13 @@ int cmd_bench(int argc, char **argv) {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'}, {"reps", required_argument, 0, 'r'},
                                          {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
                                          CODEC_LONG_OPTIONS,                     {0, 0, 0, 0}};
+    if (argc >= 2 && !strcmp(argv[1], "links")) return cmd_bench_links(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "codec")) {
         if (cli_wants_help(argc, argv)) {
             fputs(usage_text, stdout);
             return 0;
         }
-        return cli_usage("bench", "expected 'bench codec'");
+        return cli_usage("bench", "expected 'bench codec' or 'bench links'");
     }
     const char *config = "150M";
     int64_t reps = 3;

@@ -19,6 +19,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_localnet(int argc, char **argv);
 int cmd_testbed(int argc, char **argv);
+int cmd_bench_links(int argc, char **argv);
 int cmd_miner(int argc, char **argv);
 int cmd_validator(int argc, char **argv);
 

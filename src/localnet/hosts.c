@@ -83,7 +83,7 @@ tp_status ln_hosts_create(ln_net *net, tp_err *err) {
         tb_host *x = &net->tb.hosts.hosts[k];
         st = tb_link_shape(&net->tb.hosts, x, link_of(net, x->name), err);
     }
-    for (int i = 1; !st && i < net->n_nodes; i++) st = host_dirs(net, &net->nodes[i], err);
+    for (int i = 1; !st && net->opt.subtensor && i < net->n_nodes; i++) st = host_dirs(net, &net->nodes[i], err);
     if (st) return st;
     char def[64];
     tb_link_describe(&net->opt.link, def, sizeof def);
@@ -163,13 +163,16 @@ static tp_status measure_host(ln_net *net, const ln_node *n, tb_probe_result *r,
     probe_args a = {net->s3.host->addr, probe_bytes(l)};
     tp_status st = tb_host_call(n->host, run_probe, &a, r, sizeof *r, PROBE_TIMEOUT_S + 10, err);
     if (st) return tp_wrap(err, "measuring the link of %s", n->name);
-    double want_rtt = 2 * (l->delay_s + sl->delay_s);
+    /* Each end delays what it sends; the narrower end limits the rate. */
+    double want_rtt = l->delay_s + sl->delay_s;
     double want_rate = l->rate_bps > 0 && (sl->rate_bps <= 0 || sl->rate_bps > l->rate_bps) ? l->rate_bps : sl->rate_bps;
     int slow = want_rate > 0 && fmin(r->up_bps, r->down_bps) < (1 - RATE_TOLERANCE) * want_rate;
+    char want[32] = "unlimited";
+    if (want_rate > 0) snprintf(want, sizeof want, "%g Mbit/s", want_rate / 1e6);
     printf("localnet: link %s ↔ %s: round trip %.1f ms (configured %.1f), up %.1f Mbit/s, down %.1f Mbit/s "
            "(configured %s)%s\n",
-           n->name, STORE_HOST, r->rtt_s * 1e3, want_rtt * 1e3, r->up_bps / 1e6, r->down_bps / 1e6,
-           want_rate > 0 ? "limited" : "unlimited", slow ? ": SLOWER than configured" : "");
+           n->name, STORE_HOST, r->rtt_s * 1e3, want_rtt * 1e3, r->up_bps / 1e6, r->down_bps / 1e6, want,
+           slow ? ": SLOWER than configured" : "");
     json_t *rec = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f}", "host", n->name, "delay_ms", l->delay_s * 1e3,
                             "rate_mbit", want_rate / 1e6, "rtt_ms_configured", want_rtt * 1e3, "rtt_ms", r->rtt_s * 1e3,
                             "up_mbit", r->up_bps / 1e6, "down_mbit", r->down_bps / 1e6);
@@ -180,7 +183,7 @@ static tp_status measure_host(ln_net *net, const ln_node *n, tb_probe_result *r,
 
 /* Every neuron host's link, one after another (they share the store's link). The slowest rate and
  * the longest round trip are what the deadlines must allow for. */
-static tp_status measure_links(ln_net *net, tp_link_speed *slowest, tp_err *err) {
+tp_status ln_hosts_measure_links(ln_net *net, tp_link_speed *slowest, tp_err *err) {
     pid_t relay = 0, server = 0;
     tp_status st = tb_host_serve(net->s3.host, "127.0.0.1", PROBE_PORT, serve_probe, NULL, &server, err);
     if (!st) st = ln_hosts_relay(net, net->s3.host, PROBE_PORT, &relay, err);
@@ -238,7 +241,7 @@ static tp_status write_host_configs(ln_net *net, const tp_link_speed *slowest, t
 
 tp_status ln_hosts_measure(ln_net *net, tp_err *err) {
     tp_link_speed slowest;
-    tp_status st = measure_links(net, &slowest, err);
+    tp_status st = ln_hosts_measure_links(net, &slowest, err);
     return st ? st : write_host_configs(net, &slowest, err);
 }
 

@@ -19,6 +19,7 @@
 #include "localnet/chopsticks.h"
 #include "localnet/wait_channel.h"
 #include "net/chain.h"
+#include "neuron/deadlines.h"
 #include "testbed/hosts.h"
 #include "testbed/link.h"
 
@@ -140,6 +141,9 @@ typedef struct {
  * once per repository under a lock), wallets, the chain with every uid registered and staked, the
  * bucket directories, localnet.json. Prints what it does on stdout. */
 tp_status ln_setup(ln_net *net, tp_err *err);
+/* This templar binary (net->bin) and the checkout (net->repo): TEMPLAR_ROOT, else the parent of the
+ * binary's directory. */
+tp_status ln_locate(ln_net *net, tp_err *err);
 /* Registers every node in uid order (refusing a uid out of order) and sets the validators' stake. */
 tp_status ln_register_nodes(ln_net *net, tp_chain *c, tp_err *err);
 /* Frees what ln_setup and the drivers allocated (not the processes: stop them first). */
@@ -163,7 +167,8 @@ tp_status ln_chain_snapshot(ln_net *net, tp_err *err);
 
 /* ---- hosts.c (--hosts: `templar testbed`) */
 /* Makes a host per neuron, one for the chain (Subtensor) and one for the store, shapes their links,
- * and gives each neuron host its own home with its wallet (DIR/hosts/<wallet>/home). Needs root. */
+ * and (on a chain) gives each neuron host its own home with its wallet (DIR/hosts/<wallet>/home).
+ * Needs root. */
 tp_status ln_hosts_create(ln_net *net, tp_err *err);
 /* Starts a delaying relay on host x's address and port, in front of its service on 127.0.0.1:port. */
 tp_status ln_hosts_relay(ln_net *net, tb_host *x, int port, pid_t *pid, tp_err *err);
@@ -171,6 +176,9 @@ tp_status ln_hosts_relay(ln_net *net, tb_host *x, int port, pid_t *pid, tp_err *
  * deadlines from them and the block time, and writes each host's run config
  * (DIR/hosts/<wallet>/run.json) and DIR/links.json. The store must be running. */
 tp_status ln_hosts_measure(ln_net *net, tp_err *err);
+/* The measurement alone: each neuron host's link to the store, one after another, into
+ * net->tb.links (a JSON array); *slowest gets the lowest rates and the longest round trip. */
+tp_status ln_hosts_measure_links(ln_net *net, tp_link_speed *slowest, tp_err *err);
 /* Takes the link of n's host down (a partition) or up again. */
 tp_status ln_hosts_partition(ln_net *net, ln_node *n, int down, tp_err *err);
 /* Stops the relays and removes every host. Safe when no host was made. */

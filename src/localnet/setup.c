@@ -76,7 +76,7 @@ static tp_status prepare_out_dir(ln_net *net, tp_err *err) {
     return TP_OK;
 }
 
-static tp_status find_binary_and_repo(ln_net *net, tp_err *err) {
+tp_status ln_locate(ln_net *net, tp_err *err) {
     ssize_t n = readlink("/proc/self/exe", net->bin, sizeof net->bin - 1);
     if (n <= 0 || (size_t)n >= sizeof net->bin - 1)
         return tp_fail(err, TP_ERR_IO, "cannot find the templar binary (/proc/self/exe)");
@@ -338,7 +338,7 @@ tp_status ln_setup(ln_net *net, tp_err *err) {
     tp_status st;
     tp_run_config rc;
     int named = 0;
-    if ((st = find_binary_and_repo(net, err)) || (st = resolve_run_config(net, &rc, &named, err)) ||
+    if ((st = ln_locate(net, err)) || (st = resolve_run_config(net, &rc, &named, err)) ||
         (st = prepare_out_dir(net, err)) || (st = write_run_config(net, &rc, named, err)) ||
         (st = make_nodes(net, err)) || (st = make_wallets(net, err)) ||
         (net->opt.hosts && (st = ln_hosts_create(net, err))) ||

@@ -63,14 +63,15 @@ static void reap(pid_t pid) {
     }
 }
 
-tp_status tb_host_call(const tb_host *x, tb_host_fn fn, void *ctx, void *out, size_t out_len, double timeout_s,
-                       tp_err *err) {
+/* Forks the child of one call; *fd is the read end of its answer. */
+static tp_status start_call(const tb_host *x, tb_host_fn fn, void *ctx, void *out, size_t out_len, pid_t *pid,
+                            int *fd, tp_err *err) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC)) return tp_fail(err, TP_ERR_IO, "pipe: %s", strerror(errno));
     pid_t parent = getpid();
     fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
+    pid_t p = fork();
+    if (p == 0) {
         close(fds[0]);
         tp_err e = {0};
         if (enter(x, parent)) tp_fail(&e, TP_ERR_IO, "cannot enter host %s: %s", x->name, strerror(errno));
@@ -78,20 +79,57 @@ tp_status tb_host_call(const tb_host *x, tb_host_fn fn, void *ctx, void *out, si
         _exit(write_all(fds[1], &e, sizeof e) || write_all(fds[1], out, out_len) ? 1 : 0);
     }
     close(fds[1]);
-    if (pid < 0) {
+    if (p < 0) {
         close(fds[0]);
         return tp_fail(err, TP_ERR_IO, "fork: %s", strerror(errno));
     }
-    double deadline = tp_now() + timeout_s;
+    *pid = p;
+    *fd = fds[0];
+    return TP_OK;
+}
+
+/* Reads one call's answer (by deadline, else kills it) and reaps it. */
+static tp_status finish_call(const tb_host *x, pid_t pid, int fd, void *out, size_t out_len, double deadline,
+                             double timeout_s, tp_err *err) {
     tp_err e;
-    int ok = !read_all(fds[0], &e, sizeof e, deadline) && !read_all(fds[0], out, out_len, deadline);
-    close(fds[0]);
+    int ok = !read_all(fd, &e, sizeof e, deadline) && !read_all(fd, out, out_len, deadline);
+    close(fd);
     if (!ok) kill(pid, SIGKILL);
     reap(pid);
     if (!ok) return tp_fail_transient(err, TP_ERR_IO, "host %s: no answer within %.0f s", x->name, timeout_s);
     e.msg[sizeof e.msg - 1] = 0;
     if (e.code) *err = e;
     return e.code;
+}
+
+tp_status tb_host_call_all(tb_host *const *hosts, int n, tb_host_fn fn, void *const *ctxs, void *outs,
+                           size_t out_len, double timeout_s, tp_err *errs) {
+    pid_t pids[TB_HOSTS_MAX];
+    int fds[TB_HOSTS_MAX], started = 0;
+    tp_status first = TP_OK;
+    if (n > TB_HOSTS_MAX) return tp_fail(&errs[0], TP_ERR_ARG, "%d calls at once: at most %d", n, TB_HOSTS_MAX);
+    for (int i = 0; i < n; i++) errs[i] = (tp_err){0};
+    for (; started < n; started++) {
+        char *out = (char *)outs + (size_t)started * out_len;
+        if ((first = start_call(hosts[started], fn, ctxs[started], out, out_len, &pids[started], &fds[started],
+                                &errs[started])))
+            break;
+    }
+    double deadline = tp_now() + timeout_s;
+    for (int i = 0; i < started; i++) {
+        tp_status st = finish_call(hosts[i], pids[i], fds[i], (char *)outs + (size_t)i * out_len, out_len, deadline,
+                                   timeout_s, &errs[i]);
+        if (st && !first) first = st;
+    }
+    return first;
+}
+
+tp_status tb_host_call(const tb_host *x, tb_host_fn fn, void *ctx, void *out, size_t out_len, double timeout_s,
+                       tp_err *err) {
+    pid_t pid = 0;
+    int fd = -1;
+    tp_status st = start_call(x, fn, ctx, out, out_len, &pid, &fd, err);
+    return st ? st : finish_call(x, pid, fd, out, out_len, tp_now() + timeout_s, timeout_s, err);
 }
 
 static int listen_on(const char *addr, int port) {

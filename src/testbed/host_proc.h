@@ -19,6 +19,11 @@ typedef tp_status (*tb_serve_fn)(int listen_fd, void *ctx, tp_err *err);
 tp_status tb_host_call(const tb_host *x, tb_host_fn fn, void *ctx, void *out, size_t out_len, double timeout_s,
                        tp_err *err);
 
+/* The same for n calls at once, call i in hosts[i] with ctxs[i], its answer in outs + i × out_len
+ * and its error in errs[i] (n of them). Returns the first failure's code, TP_OK when all succeeded. */
+tp_status tb_host_call_all(tb_host *const *hosts, int n, tb_host_fn fn, void *const *ctxs, void *outs,
+                           size_t out_len, double timeout_s, tp_err *errs);
+
 /* Starts a server in host x: a child that listens on addr:port (TCP), says so, then runs serve.
  * Returns once it listens; *pid is the child (its own process group; killed if we die). */
 tp_status tb_host_serve(const tb_host *x, const char *addr, int port, tb_serve_fn serve, void *ctx, pid_t *pid,

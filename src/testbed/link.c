@@ -37,10 +37,14 @@ static tp_status parse_part(const char *part, tb_link *l, tp_err *err) {
         l->delay_s = d;
         return TP_OK;
     }
+    if (!strcmp(part, "rate=unlimited")) {
+        l->rate_bps = 0;
+        return TP_OK;
+    }
     if (!strncmp(part, "rate=", 5)) {
         double r;
         if (parse_scaled(part + 5, rate_units, rate_scale, 4, &r) || r < MIN_RATE_BPS)
-            return tp_fail(err, TP_ERR_ARG, "link '%s': a rate is a number with bit, kbit, mbit or gbit, at least 8kbit",
+            return tp_fail(err, TP_ERR_ARG, "link '%s': a rate is a number with bit, kbit, mbit or gbit (at least 8kbit), or unlimited",
                            part);
         l->rate_bps = r;
         return TP_OK;

@@ -18,7 +18,7 @@ typedef struct {
 
 /* Parses "delay=40ms,rate=100mbit" (either part may be left out; it then keeps what *l holds).
  * Delay in us, ms or s (at most 10 s); rate in bit, kbit, mbit or gbit (SI, per second; at least
- * 8 kbit). Errors name the part that is wrong. */
+ * 8 kbit), or "unlimited". Errors name the part that is wrong. */
 tp_status tb_link_parse(const char *spec, tb_link *l, tp_err *err);
 
 /* "40 ms, 100 Mbit/s" (or "0 ms, unlimited"). */
