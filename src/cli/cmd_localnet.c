@@ -181,8 +181,8 @@ static int parse_fault(ln_opts *o, const char *s) {
     } else if (!strncmp(s, "s3-down@", 8)) {
         f->kind = LN_FAULT_S3_DOWN;
     } else {
-        return cli_usage(CMD, "--fault '%s': expected kill:WALLET@W:R, %ss3-down@W:R", s,
-                         o->hosts ? "partition:WALLET@W:R or " : "");
+        return cli_usage(CMD, "--fault '%s': expected kill:WALLET@W:R%s or s3-down@W:R", s,
+                         o->hosts ? ", partition:WALLET@W:R" : "");
     }
     if (parse_window_pair(o, s, at + 1, f)) return 2;
     o->n_faults++;

@@ -52,6 +52,11 @@ tp_status tp_sub_block_hash(tp_sub *c, int64_t number, uint8_t hash[32], tp_err 
 /* When block `hash` was built, from the Timestamp.set inherent in its body (client_time.c says why
  * not from its state); an error for a block without one (genesis). */
 tp_status tp_sub_block_time(tp_sub *c, const uint8_t hash[32], double *unix_seconds, tp_err *err);
+/* One extrinsic's SCALE bytes (length-prefixed, as a block body holds them): *is = 1 and *ms its
+ * argument when it is the unsigned call pallet.call (Timestamp.set's indices) with one compact
+ * argument and nothing after; *is = 0 for any other extrinsic. A malformed one is TP_ERR_FORMAT. */
+tp_status tp_sub_timestamp_set(const uint8_t *b, size_t n, uint8_t pallet, uint8_t call, int *is, uint64_t *ms,
+                               tp_err *err);
 
 /* Reads pallet.entry for keys (a JSON array, one value per map key; NULL for a plain value) at block
  * `at` (NULL: the best block). *value is a new reference to the decoded value: the entry's default

@@ -11,8 +11,7 @@
 #define EXTRINSIC_MAX ((size_t)4 << 20)
 #define UNSIGNED_V4 0x04 /* extrinsic format version 4, no signature */
 
-/* Whether the extrinsic (its SCALE bytes, length-prefixed) is Timestamp.set; its argument then. */
-static tp_status timestamp_set(const uint8_t *b, size_t n, uint8_t pallet, uint8_t call, int *is, uint64_t *ms,
+tp_status tp_sub_timestamp_set(const uint8_t *b, size_t n, uint8_t pallet, uint8_t call, int *is, uint64_t *ms,
                                tp_err *err) {
     tp_scale_reader r;
     tp_scale_reader_init(&r, b, n);
@@ -60,7 +59,7 @@ tp_status tp_sub_block_time(tp_sub *c, const uint8_t hash[32], double *unix_seco
         uint64_t ms = 0;
         if (st || found) break;
         if (!(st = tp_rpc_unhex(x, EXTRINSIC_MAX, &b, &n, "an extrinsic", err)))
-            st = timestamp_set(b, n, pallet, call, &found, &ms, err);
+            st = tp_sub_timestamp_set(b, n, pallet, call, &found, &ms, err);
         free(b);
         if (found) *unix_seconds = (double)ms / 1000.0;
     }

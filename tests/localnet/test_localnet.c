@@ -14,6 +14,7 @@
 #include "net/chain.h"
 
 #define BASE "localnet --miners 2 --validators 1 --windows 2 --out /tmp/templar-localnet-never-made"
+#define TB "testbed --miners 2 --validators 1 --windows 2 --out /tmp/templar-localnet-never-made"
 
 static void expect_usage(const char *args, const char *needle) {
     char *out;
@@ -70,6 +71,17 @@ Test(localnet, argument_errors) {
     expect_usage(BASE " --out", "--out needs a value");
     expect_usage(BASE " stray", "unexpected argument 'stray'");
     expect_usage("localnet report", "report expects one argument");
+    expect_usage(BASE " --fault partition:miner-1@1:2", "partitions need hosts (templar testbed)");
+    expect_usage(BASE " --link delay=40ms", "--link and --host-link are for hosts");
+    /* The testbed: the same options, links, partitions; the store and chain must be the shared ones. */
+    expect_usage(TB " --store file", "a testbed needs --store s3 and --chain subtensor");
+    expect_usage(TB " --chain local", "a testbed needs --store s3 and --chain subtensor");
+    expect_usage(TB " --link delay=40", "--link: link 'delay=40'");
+    expect_usage(TB " --link rate=fast", "--link: link 'rate=fast'");
+    expect_usage(TB " --host-link miner-5:rate=1mbit", "--host-link miner-5: unknown host");
+    expect_usage(TB " --host-link rate=1mbit", "--host-link expects HOST:");
+    expect_usage(TB " --fault partition:miner-9@1:2", "unknown wallet 'miner-9'");
+    expect_usage(TB " --fault cut@1:2", "partition:WALLET@W:R");
     char dir[64];
     cli_tmpdir(dir, sizeof dir);
     /* Nothing was created for any of them. */

@@ -17,6 +17,8 @@
 #include "testbed/probe.h"
 #include "testbed/relay.h"
 
+#include "testbed_test_util.h"
+
 /* ---- the session */
 
 /* Feeds in (in pieces of `piece` bytes), sending whatever is owed as it goes; the output must be
@@ -92,17 +94,6 @@ Test(testbed, probe_session_unknown_ops_and_huge_counts_are_refused) {
 
 /* ---- servers in threads */
 
-static int loopback_socket(uint16_t *port, bool listening) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert_geq(fd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    if (listening) cr_assert_eq(listen(fd, 128), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
 
 typedef struct {
     int fd;
@@ -123,13 +114,13 @@ static void *server_main(void *arg) {
 
 static void probe_server_start(server_run *s) {
     memset(s, 0, sizeof *s);
-    s->fd = loopback_socket(&s->port, true);
+    s->fd = tb_test_loopback_socket(&s->port, true);
     cr_assert_eq(pthread_create(&s->t, NULL, server_main, s), 0);
 }
 
 static void relay_start(server_run *s, uint16_t upstream, double own, double dflt) {
     memset(s, 0, sizeof *s);
-    s->fd = loopback_socket(&s->port, true);
+    s->fd = tb_test_loopback_socket(&s->port, true);
     s->relay = (tb_relay_opts){.listen_fd = s->fd, .upstream_port = upstream, .own_delay_s = own,
                                .default_delay_s = dflt};
     cr_assert_eq(pthread_create(&s->t, NULL, server_main, s), 0);
@@ -177,7 +168,7 @@ Test(testbed, probe_through_the_relay_the_round_trip_is_the_relays, .timeout = 6
 
 Test(testbed, probe_a_server_that_is_not_there_is_a_transient_error) {
     uint16_t port;
-    int fd = loopback_socket(&port, false); /* bound, not listening: refused */
+    int fd = tb_test_loopback_socket(&port, false); /* bound, not listening: refused */
     tb_probe_result r;
     tp_err err;
     cr_assert_eq(tb_probe_measure("127.0.0.1", port, 1000, 3, 5, &r, &err), TP_ERR_IO);
@@ -188,7 +179,7 @@ Test(testbed, probe_a_server_that_is_not_there_is_a_transient_error) {
 
 Test(testbed, probe_a_server_that_does_not_answer_times_out, .timeout = 30) {
     uint16_t port;
-    int fd = loopback_socket(&port, true); /* the kernel accepts; nobody answers */
+    int fd = tb_test_loopback_socket(&port, true); /* the kernel accepts; nobody answers */
     tb_probe_result r;
     tp_err err;
     cr_assert_eq(tb_probe_measure("127.0.0.1", port, 1000, 3, 0.3, &r, &err), TP_ERR_IO);

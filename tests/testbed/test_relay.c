@@ -20,23 +20,12 @@
 #include "core/clock.h"
 #include "testbed/relay.h"
 
+#include "testbed_test_util.h"
+
 #define XOR 0x5a        /* the service answers each byte XOR this: an answer is never the question */
 #define MAX_CONNS 512
 #define DEADLINE_S 120.0
 
-/* A listening socket on 127.0.0.1, any port (a backlog that takes every test's clients at once).
- * listening=false: bound only, so a connection to it is refused. */
-static int loopback_socket(uint16_t *port, bool listening) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert_geq(fd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    if (listening) cr_assert_eq(listen(fd, 1024), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
 
 static int connect_to(uint16_t port) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -63,7 +52,7 @@ static void *relay_main(void *arg) {
 
 static void relay_start_q(relay_run *r, uint16_t upstream, double own, double dflt, size_t max_queue) {
     memset(r, 0, sizeof *r);
-    r->o = (tb_relay_opts){.listen_fd = loopback_socket(&r->port, true), .upstream_port = upstream,
+    r->o = (tb_relay_opts){.listen_fd = tb_test_loopback_socket(&r->port, true), .upstream_port = upstream,
                            .own_delay_s = own, .default_delay_s = dflt, .max_queue = max_queue};
     cr_assert_eq(pthread_create(&r->t, NULL, relay_main, r), 0);
 }
@@ -288,7 +277,7 @@ static double exchange(uint16_t port, int n, size_t len) {
 
 Test(testbed, relay_sixteen_mib_each_way_at_once_arrive_intact, .timeout = 120) {
     uint16_t sp;
-    svc *s = svc_start(loopback_socket(&sp, false), ECHO);
+    svc *s = svc_start(tb_test_loopback_socket(&sp, false), ECHO);
     relay_run r;
     relay_start(&r, sp, 0, 0);
     double t = exchange(r.port, 1, (size_t)16 << 20);
@@ -300,7 +289,7 @@ Test(testbed, relay_sixteen_mib_each_way_at_once_arrive_intact, .timeout = 120) 
 
 Test(testbed, relay_a_small_queue_bounds_what_is_held_and_bytes_stay_intact, .timeout = 120) {
     uint16_t sp;
-    svc *s = svc_start(loopback_socket(&sp, false), ECHO);
+    svc *s = svc_start(tb_test_loopback_socket(&sp, false), ECHO);
     relay_run r;
     relay_start_q(&r, sp, 0.002, 0.003, 1); /* raised to the minimum (4 KiB): back-pressure all along */
     double t = exchange(r.port, 2, (size_t)2 << 20);
@@ -313,7 +302,7 @@ Test(testbed, relay_a_small_queue_bounds_what_is_held_and_bytes_stay_intact, .ti
 
 Test(testbed, relay_three_hundred_concurrent_connections_each_answered, .timeout = 120) {
     uint16_t sp;
-    svc *s = svc_start(loopback_socket(&sp, false), ECHO);
+    svc *s = svc_start(tb_test_loopback_socket(&sp, false), ECHO);
     relay_run r;
     relay_start(&r, sp, 0.005, 0.005);
     exchange(r.port, 300, 20000);
@@ -323,7 +312,7 @@ Test(testbed, relay_three_hundred_concurrent_connections_each_answered, .timeout
 
 Test(testbed, relay_half_close_reaches_the_service_and_the_reply_still_comes, .timeout = 60) {
     uint16_t sp;
-    svc *s = svc_start(loopback_socket(&sp, false), AFTER_EOF);
+    svc *s = svc_start(tb_test_loopback_socket(&sp, false), AFTER_EOF);
     relay_run r;
     relay_start(&r, sp, 0.010, 0.005);
     /* The service answers only after the client's EOF, so the answer proves the EOF went up, and the
@@ -363,7 +352,7 @@ static void timed_echoes(relay_run *r, svc *s, double *first, double *later, dou
 
 Test(testbed, relay_delays_hold_bytes_back_and_setup_costs_a_round_trip, .timeout = 60) {
     uint16_t sp;
-    svc *s = svc_start(loopback_socket(&sp, false), ECHO);
+    svc *s = svc_start(tb_test_loopback_socket(&sp, false), ECHO);
     relay_run r;
     relay_start(&r, sp, 0.020, 0.030); /* own 20 ms, clients (default) 30 ms */
     double first, later, first_byte;
@@ -379,11 +368,11 @@ Test(testbed, relay_delays_hold_bytes_back_and_setup_costs_a_round_trip, .timeou
 
 Test(testbed, relay_a_peer_entry_overrides_the_default_delay, .timeout = 60) {
     uint16_t sp;
-    svc *s = svc_start(loopback_socket(&sp, false), ECHO);
+    svc *s = svc_start(tb_test_loopback_socket(&sp, false), ECHO);
     tb_relay_peer peer = {.addr = htonl(INADDR_LOOPBACK), .delay_s = 0.060};
     relay_run r;
     memset(&r, 0, sizeof r);
-    r.o = (tb_relay_opts){.listen_fd = loopback_socket(&r.port, true), .upstream_port = sp,
+    r.o = (tb_relay_opts){.listen_fd = tb_test_loopback_socket(&r.port, true), .upstream_port = sp,
                           .own_delay_s = 0.010, .default_delay_s = 0.001, .peers = &peer, .n_peers = 1};
     cr_assert_eq(pthread_create(&r.t, NULL, relay_main, &r), 0);
     double first, later, first_byte;
@@ -397,7 +386,7 @@ Test(testbed, relay_a_peer_entry_overrides_the_default_delay, .timeout = 60) {
 
 Test(testbed, relay_a_refused_upstream_closes_that_client_only, .timeout = 60) {
     uint16_t sp;
-    int sfd = loopback_socket(&sp, false); /* bound, not listening: connections to it are refused */
+    int sfd = tb_test_loopback_socket(&sp, false); /* bound, not listening: connections to it are refused */
     relay_run r;
     relay_start(&r, sp, 0, 0);
     int fd = connect_to(r.port);
@@ -415,7 +404,7 @@ Test(testbed, relay_a_refused_upstream_closes_that_client_only, .timeout = 60) {
 
 Test(testbed, relay_a_reset_on_either_side_resets_the_other, .timeout = 60) {
     uint16_t sp;
-    svc *s = svc_start(loopback_socket(&sp, false), RESET);
+    svc *s = svc_start(tb_test_loopback_socket(&sp, false), RESET);
     relay_run r;
     relay_start(&r, sp, 0.002, 0.002);
     int fd = connect_to(r.port);
@@ -427,7 +416,7 @@ Test(testbed, relay_a_reset_on_either_side_resets_the_other, .timeout = 60) {
     relay_stop(&r);
     svc_stop(s);
 
-    s = svc_start(loopback_socket(&sp, false), ECHO);
+    s = svc_start(tb_test_loopback_socket(&sp, false), ECHO);
     relay_start(&r, sp, 0.002, 0.002);
     fd = connect_to(r.port);
     echo_once(fd);
@@ -457,7 +446,7 @@ Test(testbed, relay_bad_options_are_refused) {
 
 Test(testbed, relay_stops_promptly_with_connections_open, .timeout = 30) {
     uint16_t sp;
-    svc *s = svc_start(loopback_socket(&sp, false), ECHO);
+    svc *s = svc_start(tb_test_loopback_socket(&sp, false), ECHO);
     relay_run r;
     relay_start(&r, sp, 0, 0);
     int fd = connect_to(r.port);
