@@ -134,12 +134,6 @@ tp_status ln_hosts_relay(ln_net *net, tb_host *x, int port, pid_t *pid, tp_err *
 
 /* ---------------------------------------------------------------- measuring the links */
 
-static tp_status serve_probe(int fd, void *ctx, tp_err *err) {
-    (void)ctx;
-    volatile sig_atomic_t never = 0;
-    return tb_probe_serve(fd, &never, err);
-}
-
 typedef struct {
     const char *addr;
     size_t bytes;
@@ -185,7 +179,7 @@ static tp_status measure_host(ln_net *net, const ln_node *n, tb_probe_result *r,
  * the longest round trip are what the deadlines must allow for. */
 tp_status ln_hosts_measure_links(ln_net *net, tp_link_speed *slowest, tp_err *err) {
     pid_t relay = 0, server = 0;
-    tp_status st = tb_host_serve(net->s3.host, "127.0.0.1", PROBE_PORT, serve_probe, NULL, &server, err);
+    tp_status st = tb_host_serve(net->s3.host, "127.0.0.1", PROBE_PORT, tb_probe_serve_forever, NULL, &server, err);
     if (!st) st = ln_hosts_relay(net, net->s3.host, PROBE_PORT, &relay, err);
     json_decref(net->tb.links);
     net->tb.links = json_array();

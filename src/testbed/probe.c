@@ -454,3 +454,9 @@ tp_status tb_probe_measure(const char *addr, int port, size_t bytes, int rtt_sam
     *r = res;
     return TP_OK;
 }
+
+tp_status tb_probe_serve_forever(int listen_fd, void *ctx, tp_err *err) {
+    (void)ctx;
+    volatile sig_atomic_t never = 0;
+    return tb_probe_serve(listen_fd, &never, err);
+}

@@ -39,6 +39,9 @@ typedef struct {
 /* Serves probe clients on listen_fd until *stop is set (looked at at least every 100 ms); returns
  * TP_OK then. An error only when it cannot serve at all (poll() fails, the listener is unusable). */
 tp_status tb_probe_serve(int listen_fd, const volatile sig_atomic_t *stop, tp_err *err);
+/* tb_probe_serve until the process is killed, in the shape of a testbed server (host_proc.h's
+ * tb_serve_fn; ctx unused). */
+tp_status tb_probe_serve_forever(int listen_fd, void *ctx, tp_err *err);
 
 /* Connects to addr:port (IPv4 dotted), measures the round trip (the median of rtt_samples one-byte
  * echoes, after one that pays for connection setup), then the upload and the download rate over

@@ -7,9 +7,11 @@
 
 #include "../cli/cli_test_util.h"
 
-json_t *ln_load_report(const char *out) {
+json_t *ln_load_report(const char *out) { return ln_load_json(out, "report.json"); }
+
+json_t *ln_load_json(const char *out, const char *name) {
     char path[4400];
-    snprintf(path, sizeof path, "%s/report.json", out);
+    snprintf(path, sizeof path, "%s/%s", out, name);
     json_error_t je;
     json_t *r = json_load_file(path, 0, &je);
     cr_assert(r, "%s: %s", path, je.text);

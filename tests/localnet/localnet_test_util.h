@@ -17,6 +17,8 @@
 
 /* OUT/report.json of a finished run; the caller owns it (json_decref). */
 json_t *ln_load_report(const char *out);
+/* OUT/NAME parsed as JSON (the test fails when it is not); the caller owns it. */
+json_t *ln_load_json(const char *out, const char *name);
 /* Runs `templar localnet [--chain CHAIN] --config tiny --seed 1 --out DIR/net ARGS` in a fresh
  * temporary DIR and leaves DIR/net in dir (n bytes); chain NULL: the default (local). Returns the
  * report, which the caller owns (json_decref). */

@@ -18,20 +18,11 @@
 #define SLOW_UID "4"     /* miner-2, on 20 Mbit/s */
 #define CUT_UID "3"      /* miner-1 */
 
-static json_t *links_of(const char *dir) {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/links.json", dir);
-    json_error_t je;
-    json_t *l = json_load_file(path, 0, &je);
-    cr_assert(l, "%s: %s", path, je.text);
-    return l;
-}
-
 /* Each neuron host's measured link does what it was told: the round trip is at least both ends'
  * delays (the relays add them; 40 + 40 ms), and the rate is the configured one: never above it (the
  * token bucket), and not far below it on an idle link. */
 static void assert_links_measured(const char *dir) {
-    json_t *links = links_of(dir), *h;
+    json_t *links = ln_load_json(dir, "links.json"), *h;
     size_t i;
     cr_assert_eq(json_array_size(json_object_get(links, "hosts")), 4);
     json_array_foreach(json_object_get(links, "hosts"), i, h) {

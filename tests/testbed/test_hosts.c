@@ -66,12 +66,6 @@ static int ns_count(unsigned tag) {
     return n;
 }
 
-static tp_status serve_probe(int fd, void *ctx, tp_err *err) {
-    (void)ctx;
-    volatile sig_atomic_t never = 0;
-    return tb_probe_serve(fd, &never, err);
-}
-
 typedef struct {
     const char *addr;
     size_t bytes;
@@ -98,7 +92,7 @@ Test(testbed, hosts_links_partitions, .timeout = 120) {
     /* beta's link: 20 Mbit/s each way, measured from alpha (no limit of its own). */
     cr_assert_eq(tb_link_shape(&h, b, &(tb_link){0, 20e6}, &err), TP_OK, "%s", err.msg);
     pid_t server = 0;
-    cr_assert_eq(tb_host_serve(b, b->addr, PROBE_PORT, serve_probe, NULL, &server, &err), TP_OK, "%s", err.msg);
+    cr_assert_eq(tb_host_serve(b, b->addr, PROBE_PORT, tb_probe_serve_forever, NULL, &server, &err), TP_OK, "%s", err.msg);
     probe_args args = {b->addr, (size_t)2 << 20, 60};
     tb_probe_result r;
     cr_assert_eq(tb_host_call(a, run_probe, &args, &r, sizeof r, 90, &err), TP_OK, "%s", err.msg);
