@@ -58,7 +58,7 @@ static int parse(int argc, char **argv, ln_linkbench_opts *o, const char **confi
             if (!colon || colon == optarg || colon - optarg >= LN_NAME_MAX || i >= LN_MAX_NODES)
                 return cli_usage(CMD, "--host-link expects HOST:SPEC, got '%s'", optarg);
             snprintf(o->host_links[i].host, LN_NAME_MAX, "%.*s", (int)(colon - optarg), optarg);
-            o->host_links[i].link = o->link;
+            o->host_links[i].link = (tb_link){-1, -1}; /* unset parts come from --link at the end */
             if (tb_link_parse(colon + 1, &o->host_links[i].link, &err)) return cli_usage(CMD, "--host-link: %s", err.msg);
             o->n_host_links++;
             break;
@@ -72,6 +72,11 @@ static int parse(int argc, char **argv, ln_linkbench_opts *o, const char **confi
     }
     if (optind < argc) return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
     if (!o->out) return cli_usage(CMD, "--out DIR is required");
+    for (int i = 0; i < o->n_host_links; i++) {
+        tb_link *l = &o->host_links[i].link;
+        if (l->delay_s < 0) l->delay_s = o->link.delay_s;
+        if (l->rate_bps < 0) l->rate_bps = o->link.rate_bps;
+    }
     o->block_time_s = (double)block_ms / 1000;
     return 0;
 }
