@@ -111,7 +111,7 @@ static int finished(const driver *d) {
     if (d->start_window < 0 || net->nodes[net->leader].last_window < last_target(d)) return 0;
     for (int i = 0; i < net->n_nodes; i++) {
         const ln_node *n = &net->nodes[i];
-        if (n->kind == LN_MINER && n->state == LN_RUNNING && !n->partitioned && n->last_window < last_target(d))
+        if (n->kind == LN_MINER && n->state == LN_RUNNING && !ln_partitioned(n) && n->last_window < last_target(d))
             return 0;
     }
     return 1;
@@ -191,7 +191,7 @@ static tp_status restore_fault(driver *d, ln_fault *f, int64_t window, tp_err *e
         if (!n || n->state != LN_DOWN) return TP_OK;
         if ((st = ln_spawn(net, n, err))) return st;
         ln_note(net, "fault %s: restarted %s in window %" PRId64, f->spec, n->name, window);
-    } else if (n && n->partitioned) {
+    } else if (n && ln_partitioned(n)) {
         if ((st = ln_hosts_partition(net, n, 0, err))) return tp_wrap(err, "fault %s", f->spec);
         ln_note(net, "fault %s: the link of %s came back in window %" PRId64, f->spec, n->name, window);
     }
@@ -254,7 +254,7 @@ static tp_status lockstep_step(driver *d, int *advanced, tp_err *err) {
     for (int i = 0; i < net->n_nodes; i++) {
         const ln_node *n = &net->nodes[i];
         /* A partitioned host cannot reach the chain: the clock goes on without it, as the chain would. */
-        if (!is_neuron(n) || n->state != LN_RUNNING || n->partitioned) continue;
+        if (!is_neuron(n) || n->state != LN_RUNNING || ln_partitioned(n)) continue;
         live++;
         if (busy(d, n)) return TP_OK;
         if (n->wait.block < target) target = n->wait.block;

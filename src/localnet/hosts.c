@@ -242,7 +242,5 @@ tp_status ln_hosts_measure(ln_net *net, tp_err *err) {
 /* ---------------------------------------------------------------- partitions */
 
 tp_status ln_hosts_partition(ln_net *net, ln_node *n, int down, tp_err *err) {
-    tp_status st = tb_link_set_up(&net->tb.hosts, n->host, !down, err);
-    if (!st) n->partitioned = down;
-    return st;
+    return tb_link_set_up(&net->tb.hosts, n->host, !down, err);
 }

@@ -54,7 +54,6 @@ typedef struct {
     ln_state state;
     ln_wait_reader wait; /* lockstep: what the running process announced (fd -1 otherwise) */
     tb_host *host;       /* --hosts: the host it runs on (NULL: this machine) */
-    int partitioned;     /* its host's link is down (a partition fault) */
     /* metrics.jsonl, read incrementally by the driver */
     off_t offset;        /* bytes consumed (whole lines only) */
     int64_t last_window; /* highest window recorded; -1: none */
@@ -179,6 +178,8 @@ tp_status ln_hosts_measure(ln_net *net, tp_err *err);
 /* The measurement alone: each neuron host's link to the store, one after another, into
  * net->tb.links (a JSON array); *slowest gets the lowest rates and the longest round trip. */
 tp_status ln_hosts_measure_links(ln_net *net, tp_link_speed *slowest, tp_err *err);
+/* Whether n's host link is down (a partition fault). */
+static inline int ln_partitioned(const ln_node *n) { return n->host && !n->host->link_up; }
 /* Takes the link of n's host down (a partition) or up again. */
 tp_status ln_hosts_partition(ln_net *net, ln_node *n, int down, tp_err *err);
 /* Stops the relays and removes every host. Safe when no host was made. */
