@@ -6,6 +6,8 @@
 #     communication seconds, bytes up and down per window and the gather success.
 #  2. `templar bench links` at the 150M config's update size (random bytes of its largest honest
 #     payload) and at small's, same links: the slowest put and gather of a window.
+# Miners train until their window's end (they stop the inner steps that would not end in time), so
+# STEPSm, the inner steps asked for, should be more than a window holds on this machine.
 #   bench/testbed.sh [OUT]   MINERS="4 8" RATES="100 20" WINDOWS=5 BLOCK_MS=2000 BPW=45 STEPS4=40 STEPS8=20
 set -euo pipefail
 cd "$(dirname "$0")/.."

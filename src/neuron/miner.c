@@ -35,15 +35,22 @@ tp_status tp_miner_await(tp_miner *m, int64_t block, tp_err *err) {
 
 /* ---------------------------------------------------------------- training and the message */
 
+/* Whether another inner step still ends before m->train_until, judged by the steps so far this
+ * window (done of them since t0) or else by the last window's. */
+static int step_fits(const tp_miner *m, int done, double t0) {
+    double step = done > 0 ? (tp_now() - t0) / done : m->step_s;
+    return !isfinite(m->train_until) || tp_wall_now() + 1.25 * step + m->pack_s <= m->train_until;
+}
+
 tp_status tp_miner_train_samples(tp_miner *m, const uint64_t *samples, int steps, tp_err *err) {
     tp_node *n = m->n;
     const tp_train_config *tc = &n->rc.cfg.train;
-    int B = tc->batch_size, T = n->rc.cfg.model.seq_len;
+    int B = tc->batch_size, T = n->rc.cfg.model.seq_len, s;
     size_t total = n->model->layout.total;
     memcpy(m->theta0, n->model->params, total * sizeof(float));
     double t0 = tp_now(), sum = 0;
     tp_status st = TP_OK;
-    for (int s = 0; s < steps; s++) {
+    for (s = 0; s < steps && step_fits(m, s, t0); s++) {
         for (int i = 0; !st && i < B; i++)
             st = tp_shards_read_sample(n->shards, TP_SPLIT_TRAIN, T, samples[(size_t)s * B + i], m->batch + (size_t)i * T,
                                        err);
@@ -58,9 +65,14 @@ tp_status tp_miner_train_samples(tp_miner *m, const uint64_t *samples, int steps
         m->delta[i] = m->theta0[i] - n->model->params[i];
         n->model->params[i] = m->theta0[i];
     }
-    m->loss = steps > 0 ? sum / steps : NAN;
+    if (s < steps)
+        tp_node_log(n, "trained %d of %d inner steps: the next would have ended after the window (%.2f s a step)", s,
+                    steps, s ? (tp_now() - t0) / s : m->step_s);
+    if (s > 0) m->step_s = (tp_now() - t0) / s;
+    m->steps_done = s;
+    m->loss = s > 0 ? sum / s : NAN;
     m->train_s += tp_now() - t0;
-    m->tokens += (double)steps * B * T;
+    m->tokens += (double)s * B * T;
     return TP_OK;
 }
 
@@ -84,9 +96,15 @@ static tp_status make_message(tp_miner *m, int64_t window, int null_round, tp_er
         memset(m->ef, 0, n->model->layout.total * sizeof(float));
         return tp_ef_compress_model(m->ef, NULL, 0.f, 1.f, &n->model->layout, n->ws, &m->msg, err);
     }
+    /* Training stops in time for the update to be packed and stored from the next window's first block. */
+    tp_status st = tp_node_block_due(n, tp_node_first_block(n, window + 1), &m->train_until, err);
+    if (st) return st;
     if (m->hook && m->hook->message) return m->hook->message(m, window, err);
-    tp_status st = tp_miner_train(m, window, (uint32_t)n->uid, n->rc.proto.inner_steps, err);
-    return st ? st : tp_miner_compress_ef(m, err);
+    if ((st = tp_miner_train(m, window, (uint32_t)n->uid, n->rc.proto.inner_steps, err))) return st;
+    double t = tp_now();
+    st = tp_miner_compress_ef(m, err);
+    m->pack_s = tp_now() - t;
+    return st;
 }
 
 tp_status tp_miner_encode(tp_miner *m, int64_t window, uint8_t **bytes, size_t *len, tp_err *err) {
@@ -113,9 +131,11 @@ static tp_status upload(tp_miner *m, int64_t window, int null_round, tp_err *err
     uint8_t *bytes = NULL;
     size_t len = 0;
     if (st) return st;
+    double t = tp_now();
     if (m->hook && m->hook->upload) st = m->hook->upload(m, window, null_round, &bytes, &len, err);
     else st = tp_miner_encode(m, window, &bytes, &len, err);
     if (st) return st;
+    m->pack_s += tp_now() - t;
     char key[TP_KEY_MAX];
     tp_node_key(n, TP_KEY_GRADIENT, window, n->uid, NULL, key, sizeof key);
     tp_err e;
@@ -173,15 +193,15 @@ static tp_status record_window(tp_miner *m, int64_t window, int null_round, int 
     double comm = wall - m->train_s - m->wait_s, tps = m->train_s > 0 ? m->tokens / m->train_s : 0;
     tp_node_log(n,
                 "window %lld: loss %.4f, %.0f tok/s, up %llu B, down %llu B, %d/%d peers, train %.2f s, comm %.2f s, "
-                "wait %.2f s%s",
+                "wait %.2f s, %d inner steps%s",
                 (long long)window, m->loss, tps, (unsigned long long)m->bytes_up, (unsigned long long)m->bytes_down,
-                applied, gather_of, m->train_s, comm, m->wait_s, null_round ? " (null round)" : "");
-    json_t *rec = json_pack("{ss sI sI ss so sf sI sI si si sf sf sf sf so? sb sb}", "role", "miner", "uid",
+                applied, gather_of, m->train_s, comm, m->wait_s, m->steps_done, null_round ? " (null round)" : "");
+    json_t *rec = json_pack("{ss sI sI ss so sf sI sI si si si sf sf sf sf so? sb sb}", "role", "miner", "uid",
                             (json_int_t)n->uid, "window", (json_int_t)window, "adversary",
                             m->hook ? m->hook->name : "none", "loss",
                             isfinite(m->loss) ? json_real(m->loss) : json_null(), "tokens_per_s", tps, "bytes_up",
                             (json_int_t)m->bytes_up, "bytes_down", (json_int_t)m->bytes_down, "gathered", applied,
-                            "gather_of", gather_of, "train_s", m->train_s, "comm_s", comm, "wait_s", m->wait_s,
+                            "gather_of", gather_of, "inner_steps", m->steps_done, "train_s", m->train_s, "comm_s", comm, "wait_s", m->wait_s,
                             "wall_s", wall, "fingerprint", hex[0] ? json_string(hex) : NULL, "catch_up", 0,
                             "null_round", null_round);
     return tp_node_metrics(n, rec, err);
@@ -193,6 +213,7 @@ static tp_status run_window(void *ctx, int64_t window, tp_err *err) {
     tp_node *n = m->n;
     double t_start = tp_now();
     m->train_s = m->wait_s = m->tokens = 0;
+    m->steps_done = 0;
     m->bytes_up = m->bytes_down = 0;
     m->loss = NAN;
     int null_round = window < n->start_window + n->rc.proto.null_rounds, applied = 0, gather_of = 0;

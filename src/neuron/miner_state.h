@@ -28,12 +28,16 @@ struct tp_miner {
     int32_t *batch;
     uint64_t *pool;
     tp_update msg;
+    /* Inner steps stop when the next would end after train_until (wall seconds; INFINITY: never),
+     * so that an update is never late: the window's end less what compressing took last time. */
+    double train_until, step_s, pack_s;
     /* this window's figures */
     double loss, train_s, wait_s, tokens;
+    int steps_done;
     uint64_t bytes_up, bytes_down;
 };
 
-/* Inner steps (steps of them) on the sample pool of data_uid for window W; leaves Δ = θ_start − θ_end
+/* Inner steps (steps of them, fewer when m->train_until comes first) on the sample pool of data_uid for window W; leaves Δ = θ_start − θ_end
  * in m->delta and θ at θ_start. m->pool holds that pool (the payload's sample digest). */
 tp_status tp_miner_train(tp_miner *m, int64_t window, uint32_t data_uid, int steps, tp_err *err);
 /* The same on given samples: step s uses samples[s·batch .. (s+1)·batch). */

@@ -1,6 +1,7 @@
 #include "neuron/node.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -157,10 +158,23 @@ int64_t tp_node_put_close_block(const tp_node *n, int64_t window) {
     return tp_node_first_block(n, window + 1) + n->rc.proto.put_window_blocks;
 }
 
+static double block_due(const tp_node *n, const tp_chain_info *info, int64_t block) {
+    return n->ccfg.block_time_ms / 1000.0 * (double)block + info->genesis;
+}
+
+tp_status tp_node_block_due(tp_node *n, int64_t block, double *due, tp_err *err) {
+    tp_chain_info info;
+    *due = INFINITY;
+    if (n->ccfg.clock == TP_CLOCK_LOCKSTEP) return TP_OK;
+    tp_status st = tp_chain_info_get(n->chain, &info, err);
+    if (!st) *due = block_due(n, &info, block);
+    return st;
+}
+
 /* How long to wait before looking at the chain again. */
 static double poll_interval(const tp_node *n, const tp_chain_info *info, int64_t block) {
     if (n->ccfg.clock == TP_CLOCK_LOCKSTEP) return info->poll_s;
-    double due = n->ccfg.block_time_ms / 1000.0 * (double)block + info->genesis - tp_wall_now();
+    double due = block_due(n, info, block) - tp_wall_now();
     return due < 0.001 ? 0.001 : due > WALL_POLL_MAX_S ? WALL_POLL_MAX_S : due;
 }
 

@@ -68,6 +68,9 @@ tp_status tp_node_stopped_err(tp_err *err);
 int64_t tp_node_first_block(const tp_node *n, int64_t window);
 /* The block at which window W's put window closes (DESIGN §6). */
 int64_t tp_node_put_close_block(const tp_node *n, int64_t window);
+/* When block b is expected on the wall clock (tp_wall_now's seconds); INFINITY under a lockstep
+ * clock, whose blocks come only when every node waits for them. */
+tp_status tp_node_block_due(tp_node *n, int64_t block, double *due, tp_err *err);
 /* Waits for block b, telling the wait hook first. TP_ERR_STOPPED when the stop flag is raised. */
 tp_status tp_node_await_block(tp_node *n, int64_t block, tp_err *err);
 /* Lets time pass before trying something again: waits for the next block. */
