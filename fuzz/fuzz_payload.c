@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* What stays the same across inputs: keys, the model, and a valid payload's metadata. */
 typedef struct {
     int ready;
-    uint8_t pk[32], sk[64];
+    tp_keypair key;
     tp_model_config model;
     tp_codec_params params;
     tp_layout layout;
@@ -38,7 +38,8 @@ static void setup(void) {
     if (H.ready) return;
     if (sodium_init() < 0) abort();
     uint8_t seed[32] = {1};
-    crypto_sign_seed_keypair(H.pk, H.sk, seed);
+    tp_err kerr;
+    if (tp_keypair_from_seed(TP_KEY_SR25519, seed, &H.key, &kerr)) abort();
     tp_config c;
     tp_err err;
     if (tp_config_named("tiny", &c, &err)) abort();
@@ -54,7 +55,7 @@ static void setup(void) {
     strcpy(info.run_version, "2.1.3");
     uint8_t *buf;
     size_t len;
-    if (tp_wire_encode(&u, &H.model, &info, H.sk, &buf, &len, &err)) abort();
+    if (tp_wire_encode(&u, &H.model, &info, &H.key, &buf, &len, &err)) abort();
     tp_st st;
     if (tp_st_parse(buf, len, 1000, &st, &err)) abort();
     const char *k;
@@ -100,7 +101,7 @@ static void check_valid(const tp_payload *p) {
 
 static void read_payload(const uint8_t *buf, size_t len) {
     tp_payload_expect exp = {.model = &H.model, .params = &H.params, .check_window = 1, .window = 12,
-                             .check_uid = 1, .uid = 3, .run_version = "2.1.3", .pubkey = H.pk};
+                             .check_uid = 1, .uid = 3, .run_version = "2.1.3", .pubkey = H.key.pub};
     tp_payload p;
     tp_err err;
     tp_status st = tp_payload_read(buf, len, &exp, &p, &err);
@@ -152,7 +153,7 @@ static void wrapped(const uint8_t *d, size_t n) {
     uint8_t *buf;
     size_t len;
     tp_err err;
-    if (tp_wire_assemble(t, nt, H.meta, H.nmeta, H.sk, &buf, &len, &err)) abort();
+    if (tp_wire_assemble(t, nt, H.meta, H.nmeta, &H.key, &buf, &len, &err)) abort();
     read_payload(buf, len);
     free(buf);
     free(t);

@@ -59,11 +59,12 @@ enum {
     O_UID = 1 << 15,
     O_EMISSION = 1 << 16,
     O_COLDKEY = 1 << 17,
+    O_WALLET_PATH = 1 << 18,
 };
 
 typedef struct {
     unsigned given;
-    const char *chain, *wallet, *hotkey, *coldkey, *store, *uids, *weights;
+    const char *chain, *wallet, *hotkey, *coldkey, *wallet_path, *store, *uids, *weights;
     double amount;
     int64_t blocks, uid;
     int json;
@@ -87,11 +88,11 @@ static int open_chain(const chain_args *a, tp_chain **c) {
     return 0;
 }
 
-/* keep_secret 0: only the public key is needed (the secret is wiped at once). */
-static int load_wallet(const char *name, int keep_secret, tp_wallet *w) {
+/* --wallet's hotkey (--hotkey names it); keep_secret 0: only the public key is needed (the secret is
+ * wiped at once). */
+static int load_wallet(const chain_args *a, int keep_secret, tp_wallet *w) {
     tp_err err = {0};
-    char home[4096];
-    if (tp_wallet_home(home, sizeof home, &err) || tp_wallet_load(home, name, w, &err)) return fail(&err);
+    if (tp_wallet_load(a->wallet_path, a->wallet, a->hotkey, w, &err)) return fail(&err);
     if (!keep_secret) tp_wallet_clear(w);
     return 0;
 }
@@ -101,10 +102,10 @@ static int load_wallet(const char *name, int keep_secret, tp_wallet *w) {
 static int open_chain_signing(const chain_args *a, tp_chain **c) {
     tp_wallet hot, cold;
     int have_hot = a->wallet != NULL, have_cold = a->coldkey != NULL;
-    if (have_hot && load_wallet(a->wallet, 1, &hot)) return 1;
-    int rc = have_cold ? load_wallet(a->coldkey, 1, &cold) : 0;
-    if (!rc) rc = open_chain(a, c);
+    if (have_hot && load_wallet(a, 1, &hot)) return 1;
     tp_err err = {0};
+    int rc = have_cold && tp_wallet_load_coldkey(a->wallet_path, a->coldkey, &cold, &err) ? fail(&err) : 0;
+    if (!rc) rc = open_chain(a, c);
     if (!rc && tp_chain_set_keys(*c, have_hot ? &hot : NULL, have_cold ? &cold : NULL, &err)) {
         tp_chain_close(*c);
         rc = fail(&err);
@@ -114,16 +115,19 @@ static int open_chain_signing(const chain_args *a, tp_chain **c) {
     return rc;
 }
 
-/* The hotkey named by --wallet or --hotkey. */
+/* The hotkey of --wallet (and --hotkey, its name), or --hotkey alone: an account, hex or SS58 (or
+ * on the local ledger any hotkey name it takes). */
 static int resolve_hotkey(const chain_args *a, char *out, size_t n) {
-    if (a->hotkey) {
-        tp_err err = {0};
-        if (tp_chain_check_hotkey(a->hotkey, &err)) return fail(&err);
-        snprintf(out, n, "%s", a->hotkey);
+    if (!a->wallet) {
+        tp_err err = {0}, why;
+        char hex[2 * TP_KEY_PUBLIC_BYTES + 1];
+        if (!tp_account_parse(a->hotkey, hex, &why)) snprintf(out, n, "%s", hex);
+        else if (!tp_chain_check_hotkey(a->hotkey, &err)) snprintf(out, n, "%s", a->hotkey);
+        else return fail(&why);
         return 0;
     }
     tp_wallet w;
-    if (load_wallet(a->wallet, 0, &w)) return 1;
+    if (load_wallet(a, 0, &w)) return 1;
     snprintf(out, n, "%s", w.pk_hex);
     return 0;
 }
@@ -386,9 +390,14 @@ static int run_metagraph(chain_args *a) {
 
 /* ---------------------------------------------------------------- dispatch */
 
-#define HK_HELP "  --wallet NAME   the wallet whose hotkey acts ($TEMPLAR_HOME/wallets/NAME)\n"
+#define HK_HELP                                                                                            \
+    "  --wallet NAME   the wallet whose hotkey acts (a btcli wallet, or templar's older one)\n"            \
+    "  --hotkey NAME   with --wallet: which of its hotkeys (default: default)\n"                           \
+    "  --wallet-path D the wallets directory ($TEMPLAR_HOME/wallets, else $BT_WALLET_PATH, else\n"       \
+    "                  ~/.bittensor/wallets)\n"
 #define COLD_HELP                                                                                          \
-    "  --coldkey NAME  Subtensor: the wallet whose key signs and pays (burned_register, add_stake)\n"
+    "  --coldkey NAME  Subtensor: the wallet whose coldkey signs and pays (burned_register, add_stake);\n" \
+    "                  an encrypted one's password comes from BT_COLD_PW_<NAME> or a prompt\n"
 
 static const subcommand subcommands[] = {
     {"init", O_CHAIN | O_BLOCK_TIME | O_BPW | O_TEMPO | O_CLOCK | O_MAX_UIDS | O_PERMIT | O_EMISSION, O_CHAIN, run_init,
@@ -412,21 +421,22 @@ static const subcommand subcommands[] = {
     {"register", O_CHAIN | O_WALLET | O_HOTKEY | O_COLDKEY, O_CHAIN, run_register,
      "usage: templar chain register --chain URI --wallet NAME [--coldkey NAME]\n\n"
      "Registers the wallet's hotkey under the next free uid (a registered hotkey keeps its uid).\n" HK_HELP
-     "  --hotkey HEX    a hotkey given directly instead of a wallet\n" COLD_HELP},
+     "  --hotkey ACCT   without --wallet: a hotkey given directly (hex or SS58)\n" COLD_HELP},
     {"stake", O_CHAIN | O_WALLET | O_HOTKEY | O_AMOUNT | O_COLDKEY, O_CHAIN | O_AMOUNT, run_stake,
-     "usage: templar chain stake --chain URI (--wallet NAME | --hotkey HEX) --amount X [--coldkey NAME]\n\n"
+     "usage: templar chain stake --chain URI (--wallet NAME [--hotkey NAME] | --hotkey ACCOUNT) --amount X [--coldkey NAME]\n\n"
      "Sets (not adds) the stake of a registered hotkey. On the local ledger, stake at or above its\n"
      "permit stake holds a validator permit; on Subtensor the coldkey adds or removes the difference\n"
      "(in TAO) and the subnet's top stakes hold the permits.\n" HK_HELP
-     "  --hotkey HEX    a hotkey given directly (the operator need not hold the wallet)\n"
+     "  --hotkey ACCT   without --wallet: a hotkey given directly, hex or SS58 (the operator need\n"
+     "                  not hold the wallet)\n"
      "  --amount X      the new stake, finite and >= 0\n" COLD_HELP},
-    {"commit", O_CHAIN | O_WALLET | O_STORE, O_CHAIN | O_WALLET | O_STORE, run_commit,
+    {"commit", O_CHAIN | O_WALLET | O_HOTKEY | O_STORE, O_CHAIN | O_WALLET | O_STORE, run_commit,
      "usage: templar chain commit --chain URI --wallet NAME --store URI\n\n"
      "Commits the bucket where this node publishes (file://DIR, s3://BUCKET, s3+http(s)://HOST/BUCKET)\n"
      "so peers can find it. Read credentials for it, if it needs any, come from the environment:\n"
      "  " TP_ENV_STORE_READ_KEY_ID "\n  " TP_ENV_STORE_READ_SECRET "\n"
      "(read-only keys: they are public to everyone who reads the chain; never pass keys in argv).\n"},
-    {"set-weights", O_CHAIN | O_WALLET | O_UIDS | O_WEIGHTS, O_CHAIN | O_WALLET | O_UIDS | O_WEIGHTS, run_set_weights,
+    {"set-weights", O_CHAIN | O_WALLET | O_HOTKEY | O_UIDS | O_WEIGHTS, O_CHAIN | O_WALLET | O_UIDS | O_WEIGHTS, run_set_weights,
      "usage: templar chain set-weights --chain URI --wallet NAME --uids 1,2,3 --weights 0.5,0.3,0.2\n\n"
      "Sets this validator's weights. Needs a validator permit; accepted once per window. The weights\n"
      "must be finite and non-negative, one per uid, uids registered and distinct; the chain\n"
@@ -456,7 +466,7 @@ static const struct {
     {"--store", O_STORE},           {"--uids", O_UIDS},     {"--weights", O_WEIGHTS}, {"--block-time-ms", O_BLOCK_TIME},
     {"--blocks-per-window", O_BPW}, {"--tempo", O_TEMPO},   {"--clock", O_CLOCK},     {"--max-uids", O_MAX_UIDS},
     {"--permit-stake", O_PERMIT},   {"--blocks", O_BLOCKS}, {"--json", O_JSON},       {"--uid", O_UID},
-    {"--emission", O_EMISSION},     {"--coldkey", O_COLDKEY}};
+    {"--emission", O_EMISSION},     {"--coldkey", O_COLDKEY}, {"--wallet-path", O_WALLET_PATH}};
 
 static const char *option_name(unsigned bit) {
     for (size_t i = 0; i < sizeof option_names / sizeof *option_names; i++)
@@ -483,6 +493,7 @@ static int parse(int argc, char **argv, const subcommand *sc, chain_args *a) {
                                          {"uid", required_argument, 0, 'U'},
                                          {"emission", required_argument, 0, 'e'},
                                          {"coldkey", required_argument, 0, 'K'},
+                                         {"wallet-path", required_argument, 0, 'L'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
@@ -500,6 +511,7 @@ static int parse(int argc, char **argv, const subcommand *sc, chain_args *a) {
         case 'w': a->wallet = optarg, bit = O_WALLET; break;
         case 'k': a->hotkey = optarg, bit = O_HOTKEY; break;
         case 'K': a->coldkey = optarg, bit = O_COLDKEY; break;
+        case 'L': a->wallet_path = optarg, bit = O_WALLET_PATH; break;
         case 's': a->store = optarg, bit = O_STORE; break;
         case 'u': a->uids = optarg, bit = O_UIDS; break;
         case 'W': a->weights = optarg, bit = O_WEIGHTS; break;
@@ -549,7 +561,8 @@ static int parse(int argc, char **argv, const subcommand *sc, chain_args *a) {
         case 'h': fputs(sc->usage, stdout); return -1;
         default: return cli_usage(CMD, "unknown option (see 'templar chain %s --help')", sc->name);
         }
-        if (!(sc->allowed & bit)) return cli_usage(CMD, "%s does not apply to '%s'", option_name(bit), sc->name);
+        unsigned allowed = sc->allowed | (sc->allowed & (O_WALLET | O_COLDKEY) ? O_WALLET_PATH : 0);
+        if (!(allowed & bit)) return cli_usage(CMD, "%s does not apply to '%s'", option_name(bit), sc->name);
         a->given |= bit;
     }
     if (optind < argc) return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
@@ -557,10 +570,8 @@ static int parse(int argc, char **argv, const subcommand *sc, chain_args *a) {
     if (missing & O_CHAIN) return cli_usage(CMD, "%s needs --chain URI (or $TEMPLAR_CHAIN)", sc->name);
     for (unsigned bit = 1; bit; bit <<= 1)
         if (missing & bit) return cli_usage(CMD, "%s needs %s", sc->name, option_name(bit));
-    if ((sc->allowed & O_HOTKEY)) {
-        int w = !!(a->given & O_WALLET), k = !!(a->given & O_HOTKEY);
-        if (w + k != 1) return cli_usage(CMD, "%s needs exactly one of --wallet NAME and --hotkey HEX", sc->name);
-    }
+    if ((sc->allowed & O_HOTKEY) && !(a->given & (O_WALLET | O_HOTKEY)))
+        return cli_usage(CMD, "%s needs --wallet NAME or --hotkey ACCOUNT", sc->name);
     return 0;
 }
 

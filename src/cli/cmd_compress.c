@@ -79,11 +79,9 @@ int cmd_compress(int argc, char **argv) {
     float *e = NULL, *delta = NULL;
     uint8_t *bytes = NULL;
     size_t len = 0;
-    char home[4096];
     tp_wallet w;
     int rc = 1, have_wallet = 0;
-    if (tp_codec_params_check(&params, &err) || tp_wallet_home(home, sizeof home, &err) ||
-        tp_wallet_load(home, wallet, &w, &err))
+    if (tp_codec_params_check(&params, &err) || tp_wallet_load(NULL, wallet, NULL, &w, &err))
         goto done;
     have_wallet = 1;
     if (tp_checkpoint_load_model(before, 1, 2, 0, &mb, &err) || tp_checkpoint_load_model(after, 1, 2, 0, &ma, &err))
@@ -105,7 +103,7 @@ int cmd_compress(int argc, char **argv) {
         goto done;
     tp_wire_info info = {.window = (uint64_t)window, .uid = (uint32_t)uid, .global_step = (uint64_t)step};
     snprintf(info.run_version, sizeof info.run_version, "%s", run_version);
-    if (tp_wire_encode(&u, &mb->cfg, &info, w.sk, &bytes, &len, &err) ||
+    if (tp_wire_encode(&u, &mb->cfg, &info, &w.key, &bytes, &len, &err) ||
         tp_write_file_atomic(out, bytes, len, &err))
         goto done;
     if (ef_out && tp_checkpoint_write_tensors(ef_out, L, e, TP_ERROR_FEEDBACK_PREFIX, NULL, 0.0f, &err)) goto done;

@@ -66,8 +66,12 @@ static const char usage_text[] =
     "                          the wall clock), each stamped with the real time\n"
     "  --seed N                derive every wallet's key from N (test networks only): with the\n"
     "                          lockstep clock the whole run, scores included, then repeats exactly\n"
+    "  --key-type sr25519|ed25519\n"
+    "                          every wallet's keys (default sr25519, as Bittensor's wallets)\n"
     "\n"
-    "Wallets: owner, validator-0..V-1, miner-0..N-1 (in DIR/home, TEMPLAR_HOME of every neuron).\n"
+    "Wallets: owner, validator-0..V-1, miner-0..N-1, btcli's layout: hotkey 'default' of each in\n"
+    "DIR/home/wallets/NAME/hotkeys/ (TEMPLAR_HOME=DIR/home for every neuron); on Subtensor the operator's\n"
+    "coldkey in DIR/home/wallets/operator/coldkey.\n"
     "Neurons: templar validator|miner --wallet W --chain local:DIR/chain.db --store URI\n"
     "         --config DIR/run.json --state DIR/state/W [--adversary MODE], with OMP_NUM_THREADS=1\n"
     "         unless set, stdout and stderr appended to DIR/logs/W.log. Each appends one JSON line per\n"
@@ -275,7 +279,7 @@ static void fill_host_links(ln_opts *o) {
 
 static int parse_args(int argc, char **argv, int hosts, ln_opts *o) {
     enum { O_MINERS = 1000, O_VALIDATORS, O_WINDOWS, O_CONFIG, O_ADV, O_STORE, O_CLOCK, O_BLOCK_TIME, O_BPW,
-           O_FAULT, O_STAKE, O_OUT, O_TIMEOUT, O_SEED, O_CHAIN, O_LINK, O_HOST_LINK };
+           O_FAULT, O_STAKE, O_OUT, O_TIMEOUT, O_SEED, O_CHAIN, O_LINK, O_HOST_LINK, O_KEY_TYPE };
     static const struct option opts[] = {{"miners", required_argument, 0, O_MINERS},
                                          {"validators", required_argument, 0, O_VALIDATORS},
                                          {"windows", required_argument, 0, O_WINDOWS},
@@ -293,6 +297,7 @@ static int parse_args(int argc, char **argv, int hosts, ln_opts *o) {
                                          {"chain", required_argument, 0, O_CHAIN},
                                          {"link", required_argument, 0, O_LINK},
                                          {"host-link", required_argument, 0, O_HOST_LINK},
+                                         {"key-type", required_argument, 0, O_KEY_TYPE},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     /* A testbed's hosts share no files: S3 and Subtensor unless told otherwise (then refused). */
@@ -302,6 +307,7 @@ static int parse_args(int argc, char **argv, int hosts, ln_opts *o) {
     o->config = "tiny";
     o->block_time_ms = 1000;
     o->blocks_per_window = 6;
+    o->key_type = TP_KEY_SR25519;
     o->miners = o->validators = o->windows = -1;
     int c;
     optind = 1;
@@ -345,6 +351,11 @@ static int parse_args(int argc, char **argv, int hosts, ln_opts *o) {
             rc = cli_parse_i64(CMD, "--seed", optarg, 0, INT64_MAX, &o->seed);
             o->have_seed = 1;
             break;
+        case O_KEY_TYPE: {
+            tp_err e;
+            if (tp_key_type_parse(optarg, &o->key_type, &e)) return cli_usage(CMD, "--key-type: %s", e.msg);
+            break;
+        }
         case O_CHAIN:
             if (!strcmp(optarg, "local")) o->subtensor = 0;
             else if (!strcmp(optarg, "subtensor") || !strcmp(optarg, "subtensor:143")) o->subtensor = 143;

@@ -22,8 +22,8 @@ static void on_signal(int sig) {
 static void announce_wait(void *ctx, int64_t block) { ln_wait_announce(*(const int *)ctx, block); }
 
 static const char miner_usage[] =
-    "usage: templar miner --wallet NAME --chain URI --store URI [--config NAME|FILE] [--state DIR]\n"
-    "                     [--adversary MODE]\n"
+    "usage: templar miner --wallet NAME [--hotkey HOTKEY] [--wallet-path DIR] --chain URI --store URI\n"
+    "                     [--config NAME|FILE] [--state DIR] [--adversary MODE]\n"
     "\n"
     "Trains the shared model on the samples the protocol assigns to this hotkey, one window at a time\n"
     "(DESIGN §11): inner AdamW steps, the pseudo-gradient through error feedback and SparseLoCo\n"
@@ -33,7 +33,12 @@ static const char miner_usage[] =
     "line per window: loss, tokens/s, bytes up and down, peers gathered, seconds training,\n"
     "communicating and waiting. Metrics go to STATE/metrics.jsonl.\n"
     "\n"
-    "  --wallet NAME      hotkey under $TEMPLAR_HOME/wallets (registered with 'templar chain register')\n"
+    "  --wallet NAME      a btcli wallet (sr25519 or ed25519): its hotkey signs the updates and chain\n"
+    "                     calls (registered with 'templar chain register' or btcli)\n"
+    "  --hotkey HOTKEY    the wallet's hotkey (default: default, as btcli's)\n"
+    "  --wallet-path DIR  the wallets directory (default $TEMPLAR_HOME/wallets when TEMPLAR_HOME is set,\n"
+    "                     else $BT_WALLET_PATH, else ~/.bittensor/wallets); templar's older ed25519\n"
+    "                     wallets ($TEMPLAR_HOME/wallets/NAME/hotkey) still load\n"
     "  --chain URI        local:PATH\n"
     "  --store URI        this node's bucket: file://DIR, s3://BUCKET, s3+http(s)://HOST/BUCKET\n"
     "                     (S3 credentials from AWS_* or a 0600 credentials file; read credentials to\n"
@@ -46,7 +51,8 @@ static const char miner_usage[] =
     "                     or slow (honest, half the inner steps); default: honest\n";
 
 static const char validator_usage[] =
-    "usage: templar validator --wallet NAME --chain URI --store URI [--config NAME|FILE] [--state DIR]\n"
+    "usage: templar validator --wallet NAME [--hotkey HOTKEY] [--wallet-path DIR] --chain URI --store URI\n"
+    "                         [--config NAME|FILE] [--state DIR]\n"
     "\n"
     "Processes window W during W+1 (DESIGN §12): gathers every active miner's update, applies the peer\n"
     "list's outer step, penalises missing, late, invalid, copied and out-of-sync uploads, evaluates\n"
@@ -60,6 +66,7 @@ static int run(const char *cmd, int argc, char **argv) {
     static const struct option opts[] = {{"wallet", required_argument, 0, 'w'}, {"chain", required_argument, 0, 'c'},
                                          {"store", required_argument, 0, 's'},  {"config", required_argument, 0, 'f'},
                                          {"state", required_argument, 0, 'S'},  {"adversary", required_argument, 0, 'a'},
+                                         {"hotkey", required_argument, 0, 'k'}, {"wallet-path", required_argument, 0, 'p'},
                                          {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     tp_node_opts o = {.config = "small", .log = stderr};
     tp_adversary_spec adv = {.mode = TP_ADV_NONE, .partner = -1};
@@ -68,6 +75,8 @@ static int run(const char *cmd, int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'w': o.wallet = optarg; break;
+        case 'k': o.hotkey = optarg; break;
+        case 'p': o.wallet_path = optarg; break;
         case 'c': o.chain = optarg; break;
         case 's': o.store = optarg; break;
         case 'f': o.config = optarg; break;

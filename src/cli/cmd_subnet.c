@@ -26,8 +26,9 @@ static const char usage_text[] =
     "             --sudo NAME is the wallet holding the chain's sudo key\n"
     "  root-vote  (runtimes before dTAO) register --wallet's hotkey on the root network with\n"
     "             --coldkey and give the subnet all of its root weight, so the subnet is paid\n"
-    "  fund       development chain (chopsticks) only: set --wallet's free balance to --amount TAO\n"
-    "  sudo-key   development chain only: make --wallet's key the chain's sudo key\n";
+    "  fund       development chain (chopsticks) only: set the free balance of --wallet's coldkey to\n"
+    "             --amount TAO\n"
+    "  sudo-key   development chain only: make --wallet's coldkey the chain's sudo key\n";
 
 typedef struct {
     const char *chain, *coldkey, *wallet, *sudo;
@@ -37,14 +38,13 @@ typedef struct {
     int n_params;
 } subnet_args;
 
-static int load(const char *name, tp_signer *s) {
+/* Wallet name's coldkey (cold) or default hotkey. */
+static int load(const char *name, int cold, tp_keypair *s) {
     tp_err err = {0};
-    char home[4096];
     tp_wallet w;
-    if (tp_wallet_home(home, sizeof home, &err) || tp_wallet_load(home, name, &w, &err)) return cli_fail(CMD, &err);
-    s->type = TP_SIG_ED25519;
-    memcpy(s->public_key, w.pk, 32);
-    memcpy(s->secret, w.sk, 64);
+    if (cold ? tp_wallet_load_coldkey(NULL, name, &w, &err) : tp_wallet_load(NULL, name, NULL, &w, &err))
+        return cli_fail(CMD, &err);
+    *s = w.key;
     tp_wallet_clear(&w);
     return 0;
 }
@@ -54,15 +54,15 @@ static int need(const char *v, const char *opt, const char *sub) {
 }
 
 static int run_create(tp_sub *c, const subnet_args *a) {
-    tp_signer cold = {0}, owner = {0};
-    int rc = need(a->coldkey, "--coldkey NAME", "create") || load(a->coldkey, &cold);
-    if (!rc) rc = a->wallet ? load(a->wallet, &owner) : (owner = cold, 0);
+    tp_keypair cold = {0}, owner = {0};
+    int rc = need(a->coldkey, "--coldkey NAME", "create") || load(a->coldkey, 1, &cold);
+    if (!rc) rc = a->wallet ? load(a->wallet, 0, &owner) : (owner = cold, 0);
     int netuid = -1;
     tp_err err = {0};
-    if (!rc && tp_subtensor_create_subnet(c, &cold, owner.public_key, &netuid, &err)) rc = cli_fail(CMD, &err);
+    if (!rc && tp_subtensor_create_subnet(c, &cold, owner.pub, &netuid, &err)) rc = cli_fail(CMD, &err);
     if (!rc) printf("created subnet %d\n", netuid);
-    tp_signer_clear(&cold);
-    tp_signer_clear(&owner);
+    tp_keypair_clear(&cold);
+    tp_keypair_clear(&owner);
     return rc;
 }
 
@@ -80,11 +80,11 @@ static int run_set(tp_sub *c, const subnet_args *a, int netuid) {
         names[i] = buf[i];
         if (cli_parse_i64(CMD, buf[i], eq + 1, 0, INT64_MAX, &values[i])) return 2;
     }
-    tp_signer sudo = {0};
-    if (load(a->sudo, &sudo)) return 1;
+    tp_keypair sudo = {0};
+    if (load(a->sudo, 1, &sudo)) return 1;
     tp_err err = {0};
     int rc = tp_subtensor_sudo_set(c, &sudo, netuid, names, values, a->n_params, &err) ? cli_fail(CMD, &err) : 0;
-    tp_signer_clear(&sudo);
+    tp_keypair_clear(&sudo);
     if (!rc) printf("set %d hyperparameter%s%s\n", a->n_params, a->n_params == 1 ? "" : "s", netuid >= 0 ? "" : " (global)");
     return rc;
 }
@@ -92,25 +92,25 @@ static int run_set(tp_sub *c, const subnet_args *a, int netuid) {
 static int run_root_vote(tp_sub *c, const subnet_args *a, int netuid) {
     if (need(a->coldkey, "--coldkey NAME", "root-vote") || need(a->wallet, "--wallet NAME", "root-vote")) return 2;
     if (netuid < 0) return cli_usage(CMD, "root-vote needs ?netuid=N in --chain");
-    tp_signer cold = {0}, hot = {0};
-    int rc = load(a->coldkey, &cold) || load(a->wallet, &hot);
+    tp_keypair cold = {0}, hot = {0};
+    int rc = load(a->coldkey, 1, &cold) || load(a->wallet, 0, &hot);
     tp_err err = {0};
     if (!rc && tp_subtensor_root_vote(c, &cold, &hot, netuid, &err)) rc = cli_fail(CMD, &err);
     if (!rc) printf("root weight of %s now goes to subnet %d\n", a->wallet, netuid);
-    tp_signer_clear(&cold);
-    tp_signer_clear(&hot);
+    tp_keypair_clear(&cold);
+    tp_keypair_clear(&hot);
     return rc;
 }
 
 static int run_dev(tp_sub *c, const subnet_args *a, int fund) {
     const char *sub = fund ? "fund" : "sudo-key";
     if (need(a->wallet, "--wallet NAME", sub) || (fund && !a->have_amount && need(NULL, "--amount TAO", sub))) return 2;
-    tp_signer k = {0};
-    if (load(a->wallet, &k)) return 1;
+    tp_keypair k = {0};
+    if (load(a->wallet, 1, &k)) return 1;
     tp_err err = {0};
-    tp_status st = fund ? tp_subtensor_dev_fund(c, k.public_key, a->amount, &err)
-                        : tp_subtensor_dev_set_sudo(c, k.public_key, &err);
-    tp_signer_clear(&k);
+    tp_status st = fund ? tp_subtensor_dev_fund(c, k.pub, a->amount, &err)
+                        : tp_subtensor_dev_set_sudo(c, k.pub, &err);
+    tp_keypair_clear(&k);
     if (st) return cli_fail(CMD, &err);
     if (fund) printf("%s holds %g TAO\n", a->wallet, a->amount);
     else printf("%s holds the sudo key\n", a->wallet);

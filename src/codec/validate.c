@@ -27,6 +27,7 @@ static const char *const REASONS[TP_REJ_COUNT] = {
     [TP_REJ_WRONG_MODEL] = "wrong_model",
     [TP_REJ_WRONG_K] = "wrong_k",
     [TP_REJ_WRONG_PARAMS] = "wrong_params",
+    [TP_REJ_WRONG_KEY_TYPE] = "wrong_key_type",
     [TP_REJ_BAD_SIGNATURE] = "bad_signature",
     [TP_REJ_BAD_HASH] = "bad_hash",
     [TP_REJ_EXTRA_TENSOR] = "extra_tensor",
@@ -83,7 +84,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
 static const char *const META_KEYS[] = {
     "format", "format_version", "window", "uid", "global_step", "hotkey", "run_version", "model_config",
     "model_digest", "chunk", "topk", "bins", "range", "dct", "index_coding", "sample_digest", "data_hash",
-    "signature",
+    "signature", "key_type",
 };
 #define N_META_KEYS (int)(sizeof META_KEYS / sizeof *META_KEYS)
 
@@ -143,6 +144,7 @@ static int parse_header(const tp_st *st, tp_payload *out, uint8_t sig[64], verdi
     if (tp_unhex(m[15], info->sample_digest, 32)) return reject(v, TP_REJ_MALFORMED, "'sample_digest' is not 64 hex digits");
     if (tp_unhex(m[16], out->data_hash, 32)) return reject(v, TP_REJ_MALFORMED, "'data_hash' is not 64 hex digits");
     if (tp_unhex(m[17], sig, 64)) return reject(v, TP_REJ_MALFORMED, "'signature' is not 128 hex digits");
+    if (tp_key_type_parse(m[18], &out->key_type, &e)) return reject_err(v, TP_REJ_MALFORMED, &e);
     out->have_header = 1;
     return 0;
 }
@@ -175,6 +177,9 @@ static int check_expectations(const tp_payload *out, const tp_payload_expect *ex
                           a->target_chunk, a->bins, (double)a->range, a->use_dct, tp_index_coding_name(a->index_coding),
                           b->target_chunk, b->bins, (double)b->range, b->use_dct, tp_index_coding_name(b->index_coding));
     }
+    if (exp->check_key_type && exp->key_type != out->key_type)
+        return reject(v, TP_REJ_WRONG_KEY_TYPE, "signed with an %s key, but uid %" PRIu32 " registered an %s hotkey",
+                      tp_key_type_name(out->key_type), info->uid, tp_key_type_name(exp->key_type));
     if (exp->pubkey && memcmp(exp->pubkey, out->hotkey, 32)) {
         char got[65], want[65];
         tp_hex(out->hotkey, 32, got);
@@ -372,10 +377,11 @@ tp_status tp_payload_read(const uint8_t *buf, size_t len, const tp_payload_expec
         reject(&v, TP_REJ_INTERNAL, "%s", e.msg);
         goto out;
     }
-    int bad_sig = crypto_sign_verify_detached(sig, msg, ml, out->hotkey);
+    int bad_sig = tp_key_verify(out->key_type, out->hotkey, msg, ml, sig);
     free(msg);
     if (bad_sig) {
-        reject(&v, TP_REJ_BAD_SIGNATURE, "signature does not verify with the hotkey");
+        reject(&v, TP_REJ_BAD_SIGNATURE, "the %s signature does not verify with the hotkey",
+               tp_key_type_name(out->key_type));
         goto out;
     }
 

@@ -9,7 +9,8 @@
  *   unknown_format   format id or version other than ours
  *   wrong_window / wrong_uid / wrong_version (run version) / wrong_model (config digest)
  *   wrong_k, wrong_params   codec topk, or other codec parameters, differ from the expected ones
- *   bad_signature    hotkey is not the expected key, or the ed25519 signature does not verify
+ *   wrong_key_type   the payload's key type is not the one its uid registered (its commitment)
+ *   bad_signature    hotkey is not the expected key, or the signature does not verify under its key type
  *   bad_hash         data_hash is not the BLAKE2b-256 of the data section
  *   extra_tensor / missing_tensor
  *   bad_length       a tensor's dtype, shape or byte length is wrong
@@ -42,6 +43,7 @@ typedef enum {
     TP_REJ_WRONG_MODEL,
     TP_REJ_WRONG_K,
     TP_REJ_WRONG_PARAMS,
+    TP_REJ_WRONG_KEY_TYPE,
     TP_REJ_BAD_SIGNATURE,
     TP_REJ_BAD_HASH,
     TP_REJ_EXTRA_TENSOR,
@@ -71,6 +73,8 @@ typedef struct {
     uint32_t uid;
     const char *run_version;
     const uint8_t *pubkey; /* 32 bytes: the uid's registered hotkey */
+    int check_key_type;    /* key_type: how that hotkey signs, as its uid committed */
+    tp_key_type key_type;
     size_t max_bytes;      /* 0: tp_wire_max_bytes of model and params */
 } tp_payload_expect;
 
@@ -85,6 +89,7 @@ typedef struct {
     int have_header;
     tp_wire_info info;
     uint8_t hotkey[32], model_digest[32], data_hash[32];
+    tp_key_type key_type;
     tp_model_config model;
     tp_codec_params params;
     size_t header_bytes, total_bytes;

@@ -214,8 +214,8 @@ tp_status tp_wire_signed_bytes(const tp_st *st, const uint8_t data_hash[32], uin
     return s;
 }
 
-tp_status tp_wire_assemble(const tp_wire_tensor *t, int n, const tp_wire_kv *meta, int nmeta, const uint8_t *sk,
-                           uint8_t **out, size_t *len, tp_err *err) {
+tp_status tp_wire_assemble(const tp_wire_tensor *t, int n, const tp_wire_kv *meta, int nmeta,
+                           const tp_keypair *signer, uint8_t **out, size_t *len, tp_err *err) {
     *out = NULL;
     *len = 0;
     tp_status st = TP_OK;
@@ -253,12 +253,13 @@ tp_status tp_wire_assemble(const tp_wire_tensor *t, int n, const tp_wire_kv *met
         if (!st) st = tp_fail(err, TP_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (sk) {
-        uint8_t *msg, sig[crypto_sign_BYTES];
+    if (signer) {
+        uint8_t *msg, sig[TP_KEY_SIGNATURE_BYTES];
         size_t ml;
         if ((st = signed_bytes(e, n, mj, hash, &msg, &ml, err))) goto done;
-        crypto_sign_detached(sig, NULL, msg, ml, sk);
+        st = tp_keypair_sign(signer, msg, ml, sig, err);
         free(msg);
+        if (st) goto done;
         tp_hex(sig, sizeof sig, hex);
         if ((st = tp_st_set_meta(w, "signature", hex, err))) goto done;
     }
@@ -273,7 +274,7 @@ done:
 /* ---- encoder ---- */
 
 tp_status tp_wire_encode(const tp_update *u, const tp_model_config *m, const tp_wire_info *info,
-                         const uint8_t sk[64], uint8_t **out, size_t *len, tp_err *err) {
+                         const tp_keypair *signer, uint8_t **out, size_t *len, tp_err *err) {
     *out = NULL;
     *len = 0;
     const tp_codec_params *p = &u->params;
@@ -373,7 +374,7 @@ tp_status tp_wire_encode(const tp_update *u, const tp_model_config *m, const tp_
 
     char window[24], uid[16], step[24], chunk[16], topk[16], bins[16], range[32], hot[65], sdig[65], mdig[65];
     char mcfg[512];
-    uint8_t digest[32], pk[32];
+    uint8_t digest[32];
     snprintf(window, sizeof window, "%" PRIu64, info->window);
     snprintf(uid, sizeof uid, "%" PRIu32, info->uid);
     snprintf(step, sizeof step, "%" PRIu64, info->global_step);
@@ -381,8 +382,7 @@ tp_status tp_wire_encode(const tp_update *u, const tp_model_config *m, const tp_
     snprintf(topk, sizeof topk, "%d", p->topk);
     snprintf(bins, sizeof bins, "%d", p->bins);
     snprintf(range, sizeof range, "%.9g", (double)p->range);
-    crypto_sign_ed25519_sk_to_pk(pk, sk);
-    tp_hex(pk, 32, hot);
+    tp_hex(signer->pub, 32, hot);
     tp_hex(info->sample_digest, 32, sdig);
     if ((st = tp_model_canonical(m, mcfg, sizeof mcfg, err)) || (st = tp_model_digest(m, digest, err))) goto done;
     tp_hex(digest, 32, mdig);
@@ -390,12 +390,12 @@ tp_status tp_wire_encode(const tp_update *u, const tp_model_config *m, const tp_
     snprintf(version, sizeof version, "%d", TP_WIRE_VERSION);
     const tp_wire_kv meta[] = {
         {"format", TP_WIRE_FORMAT}, {"format_version", version}, {"window", window}, {"uid", uid},
-        {"global_step", step}, {"hotkey", hot}, {"run_version", info->run_version}, {"model_config", mcfg},
+        {"global_step", step}, {"hotkey", hot}, {"key_type", tp_key_type_name(signer->type)}, {"run_version", info->run_version}, {"model_config", mcfg},
         {"model_digest", mdig}, {"chunk", chunk}, {"topk", topk}, {"bins", bins}, {"range", range},
         {"dct", p->use_dct ? "1" : "0"}, {"index_coding", tp_index_coding_name(p->index_coding)},
         {"sample_digest", sdig},
     };
-    st = tp_wire_assemble(wt, 3 * n, meta, (int)(sizeof meta / sizeof *meta), sk, out, len, err);
+    st = tp_wire_assemble(wt, 3 * n, meta, (int)(sizeof meta / sizeof *meta), signer, out, len, err);
 done:
     tp_layout_free(&L);
     free(size);

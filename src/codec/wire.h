@@ -2,14 +2,15 @@
  * order, {name}.idx (U8, index stream), {name}.val (U8, packed codes) and {name}.qp (F32: shift,
  * scale, lookup[bins]), and string metadata:
  *
- *   format "templar-sparseloco", format_version "1", window, uid, global_step (decimal),
- *   hotkey (ed25519 public key, hex), run_version, model_config (canonical text of the model
+ *   format "templar-sparseloco", format_version "2", window, uid, global_step (decimal),
+ *   hotkey (public key, hex), key_type ("ed25519" or "sr25519": how the hotkey signs), run_version, model_config (canonical text of the model
  *   config) and model_digest (its BLAKE2b-256, hex), chunk, topk, bins, range, dct, index_coding,
  *   sample_digest (hex), data_hash (BLAKE2b-256 of the data section, hex), signature (hex).
  *
- * The signature is ed25519 by the hotkey over the canonical header without the signature (the
+ * The signature is the hotkey's (of its key type; sr25519 in context "substrate") over the canonical header without the signature (the
  * header JSON object minus metadata.signature, compact, keys sorted) followed by the 32-byte data
- * hash. Encoding is deterministic: the same message, info and key give the same bytes. */
+ * hash. Encoding is deterministic but for an sr25519 signature, which schnorrkel randomizes: the same
+ * message, info and key give the same bytes (with an ed25519 key, all of them). */
 #ifndef TP_CODEC_WIRE_H
 #define TP_CODEC_WIRE_H
 
@@ -22,10 +23,11 @@
 #include "core/hex.h"
 #include "core/npy.h"
 #include "core/safetensors.h"
+#include "crypto/keypair.h"
 #include "model/config.h"
 
 #define TP_WIRE_FORMAT "templar-sparseloco"
-#define TP_WIRE_VERSION 1
+#define TP_WIRE_VERSION 2 /* 2: key_type, so sr25519 hotkeys sign */
 #define TP_WIRE_RUN_VERSION_MAX 63
 
 /* What the miner says about an update besides the tensors. */
@@ -49,10 +51,9 @@ int tp_run_version_ok(const char *s);
  * anything larger before parsing. */
 tp_status tp_wire_max_bytes(const tp_model_config *m, const tp_codec_params *p, size_t *out, tp_err *err);
 
-/* Encodes u (sized for m's layout) and signs it with sk (libsodium's 64-byte ed25519 secret key;
- * the hotkey is its public half). *out is malloc'ed. */
+/* Encodes u (sized for m's layout) and signs it with the hotkey signer. *out is malloc'ed. */
 tp_status tp_wire_encode(const tp_update *u, const tp_model_config *m, const tp_wire_info *info,
-                         const uint8_t sk[64], uint8_t **out, size_t *len, tp_err *err);
+                         const tp_keypair *signer, uint8_t **out, size_t *len, tp_err *err);
 
 /* ---- lower level, shared with the validator and useful to build test payloads ---- */
 
@@ -69,10 +70,10 @@ typedef struct {
     const char *key, *value;
 } tp_wire_kv;
 
-/* Lays the tensors out in the given order, sets data_hash and (if sk) signature in the metadata
+/* Lays the tensors out in the given order, sets data_hash and (if signer) signature in the metadata
  * (replacing any given), and writes the safetensors bytes. */
-tp_status tp_wire_assemble(const tp_wire_tensor *t, int n, const tp_wire_kv *meta, int nmeta, const uint8_t *sk,
-                           uint8_t **out, size_t *len, tp_err *err);
+tp_status tp_wire_assemble(const tp_wire_tensor *t, int n, const tp_wire_kv *meta, int nmeta,
+                           const tp_keypair *signer, uint8_t **out, size_t *len, tp_err *err);
 
 /* The bytes the signature covers, from a parsed file: canonical header without the signature,
  * then the data hash. *msg is malloc'ed. */

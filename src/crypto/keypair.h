@@ -34,7 +34,13 @@ tp_status tp_keypair_from_seed(tp_key_type t, const uint8_t seed[32], tp_keypair
 tp_status tp_keypair_generate(tp_key_type t, tp_keypair *kp, tp_err *err);
 /* From a secret URI: "PHRASE[//hard|/soft…][///password]", "0xHEXSEED[//…]" or "//Alice"-style paths
  * on Substrate's development phrase. A BIP-39 phrase gives the mini secret from its entropy (bip39.h).
- * sr25519 takes hard and soft junctions; ed25519 hard ones only (a soft one is an error). */
+ * sr25519 takes hard and soft junctions; ed25519 hard ones only (a soft one is an error).
+ * As Substrate reads it (sp-core SecretUri): the phrase is everything before the first '/' (a URI
+ * that starts with '/' uses the development phrase); the password is everything after the first
+ * "///"; a hex seed is exactly 32 bytes and ignores the password. A junction that reads as a decimal
+ * u64 is that number (little endian), any other name its SCALE string, hashed (BLAKE2b-256) when the
+ * encoding is over 32 bytes. After a soft junction the pair has no seed (has_seed 0). Refusals:
+ * TP_ERR_ARG for the URI's shape, TP_ERR_FORMAT for its phrase (bip39.h); *kp is cleared. */
 tp_status tp_keypair_from_suri(tp_key_type t, const char *suri, tp_keypair *kp, tp_err *err);
 
 /* Signs msg (sr25519: context "substrate"). */

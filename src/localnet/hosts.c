@@ -42,20 +42,22 @@ static const tb_link *link_of(const ln_net *net, const char *host) {
 
 /* The host's own directory: its TEMPLAR_HOME with its wallet alone, and its run config. */
 static tp_status host_dirs(ln_net *net, const ln_node *n, tp_err *err) {
-    char home[LN_PATH_MAX + 64], host_home[LN_PATH_MAX + 128];
-    snprintf(home, sizeof home, "%s/home", net->dir);
+    char path[LN_PATH_MAX + 64], host_home[LN_PATH_MAX + 128], host_path[LN_PATH_MAX + 160];
+    if (ln_wallet_path(net, path, sizeof path, err)) return err->code;
     snprintf(host_home, sizeof host_home, "%s/hosts/%s/home", net->dir, n->name);
+    snprintf(host_path, sizeof host_path, "%s/wallets", host_home);
     tp_wallet w, copy;
     tp_err ignored;
-    if (!tp_wallet_load(host_home, n->name, &copy, &ignored)) { /* a setup that stopped half-way */
+    if (!tp_wallet_load(host_path, n->name, NULL, &copy, &ignored)) { /* a setup that stopped half-way */
         tp_wallet_clear(&copy);
         return TP_OK;
     }
     tp_status st = tp_mkdirs(host_home, err);
-    if (!st) st = tp_wallet_load(home, n->name, &w, err);
+    if (!st) st = tp_wallet_load(path, n->name, NULL, &w, err);
     if (st) return st;
-    /* libsodium's ed25519 secret key is seed ‖ public key: the seed makes the same wallet there. */
-    st = tp_wallet_create_from_seed(host_home, n->name, w.sk, &copy, err);
+    /* The same key there, remade from the seed it was made from. */
+    if (!w.key.has_seed) st = tp_fail(err, TP_ERR_INTERNAL, "%s: the wallet's key has no seed to copy", n->name);
+    else st = tp_wallet_create(host_path, n->name, NULL, w.key.type, w.key.seed, &copy, err);
     tp_wallet_clear(&w);
     tp_wallet_clear(&copy);
     return st;

@@ -81,6 +81,7 @@ typedef struct {
     double timeout_s;   /* 0: the defaults (see the help) */
     int have_seed;      /* --seed: wallets derived from it, so a lockstep run repeats exactly */
     int64_t seed;
+    tp_key_type key_type; /* --key-type: every wallet's (sr25519, Bittensor's, by default) */
     struct {
         char mode[LN_MODE_MAX];
         int64_t count;
@@ -145,6 +146,10 @@ tp_status ln_setup(ln_net *net, tp_err *err);
 tp_status ln_locate(ln_net *net, tp_err *err);
 /* Registers every node in uid order (refusing a uid out of order) and sets the validators' stake. */
 tp_status ln_register_nodes(ln_net *net, tp_chain *c, tp_err *err);
+/* The wallets directory of the run (DIR/home/wallets: TEMPLAR_HOME/wallets of every neuron). */
+tp_status ln_wallet_path(const ln_net *net, char *out, size_t n, tp_err *err);
+/* The key seed of wallet name: from --seed (repeatable runs), else NULL (fresh keys); seed holds 32 bytes. */
+const uint8_t *ln_wallet_seed(const ln_net *net, const char *name, uint8_t seed[32]);
 /* Frees what ln_setup and the drivers allocated (not the processes: stop them first). */
 void ln_net_free(ln_net *net);
 /* Appends a note (also printed on stdout with a "localnet: " prefix). */

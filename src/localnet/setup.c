@@ -226,25 +226,31 @@ static tp_status make_nodes(ln_net *net, tp_err *err) {
     return TP_OK;
 }
 
+tp_status ln_wallet_path(const ln_net *net, char *out, size_t n, tp_err *err) {
+    return pathf(out, n, err, "%s/home/wallets", net->dir);
+}
+
+const uint8_t *ln_wallet_seed(const ln_net *net, const char *name, uint8_t seed[32]) {
+    if (!net->opt.have_seed) return NULL;
+    char text[256];
+    int len = snprintf(text, sizeof text, "templar-localnet/%lld/%s", (long long)net->opt.seed, name);
+    crypto_generichash(seed, 32, (const uint8_t *)text, (size_t)len, NULL, 0);
+    return seed;
+}
+
+/* Every node's hotkey: btcli's layout, hotkey "default" of a wallet named after the node. */
 static tp_status make_wallets(ln_net *net, tp_err *err) {
-    char home[LN_PATH_MAX];
-    tp_status st = pathf(home, sizeof home, err, "%s/home", net->dir);
+    char path[LN_PATH_MAX];
+    tp_status st = ln_wallet_path(net, path, sizeof path, err);
     for (int i = 0; !st && i < net->n_nodes; i++) {
         tp_wallet w;
         tp_err ignored;
+        uint8_t seed[32];
+        const char *name = net->nodes[i].name;
         /* A setup that stopped half-way left wallets behind; they are as good as new ones. */
-        if (tp_wallet_load(home, net->nodes[i].name, &w, &ignored)) {
-            if (net->opt.have_seed) {
-                char text[256];
-                uint8_t seed[32];
-                int len = snprintf(text, sizeof text, "templar-localnet/%lld/%s", (long long)net->opt.seed,
-                                   net->nodes[i].name);
-                crypto_generichash(seed, sizeof seed, (const uint8_t *)text, (size_t)len, NULL, 0);
-                st = tp_wallet_create_from_seed(home, net->nodes[i].name, seed, &w, err);
-            } else
-                st = tp_wallet_create(home, net->nodes[i].name, &w, err);
-            if (st) break;
-        }
+        if (tp_wallet_load(path, name, NULL, &w, &ignored) &&
+            (st = tp_wallet_create(path, name, NULL, net->opt.key_type, ln_wallet_seed(net, name, seed), &w, err)))
+            break;
         snprintf(net->nodes[i].hotkey, sizeof net->nodes[i].hotkey, "%s", w.pk_hex);
         tp_wallet_clear(&w);
     }

@@ -42,28 +42,20 @@ static tp_status start_chain(ln_net *net, tp_err *err) {
 }
 
 /* The operator's wallet, made like the nodes' (from the seed when there is one). */
+/* The operator's coldkey (btcli's layout; unencrypted: a test network's), made like the nodes' keys. */
 static tp_status operator_wallet(ln_net *net, tp_wallet *w, tp_err *err) {
-    char home[LN_PATH_MAX + 8];
-    snprintf(home, sizeof home, "%s/home", net->dir);
+    char path[LN_PATH_MAX];
     tp_err ignored;
-    if (!tp_wallet_load(home, OPERATOR, w, &ignored)) return TP_OK;
-    if (!net->opt.have_seed) return tp_wallet_create(home, OPERATOR, w, err);
     uint8_t seed[32];
-    char text[128];
-    int len = snprintf(text, sizeof text, "templar-localnet/%lld/" OPERATOR, (long long)net->opt.seed);
-    crypto_generichash(seed, sizeof seed, (const uint8_t *)text, (size_t)len, NULL, 0);
-    return tp_wallet_create_from_seed(home, OPERATOR, seed, w, err);
+    if (ln_wallet_path(net, path, sizeof path, err)) return err->code;
+    if (!tp_wallet_load_coldkey(path, OPERATOR, w, &ignored)) return TP_OK;
+    return tp_wallet_create_coldkey(path, OPERATOR, net->opt.key_type, ln_wallet_seed(net, OPERATOR, seed), NULL, w,
+                                    err);
 }
 
-static void signer_of(const tp_wallet *w, tp_signer *s) {
-    s->type = TP_SIG_ED25519;
-    memcpy(s->public_key, w->pk, 32);
-    memcpy(s->secret, w->sk, 64);
-}
-
-static tp_status fund_all(ln_net *net, tp_sub *c, const tp_signer *op, tp_err *err) {
-    tp_status st = tp_subtensor_dev_set_sudo(c, op->public_key, err);
-    if (!st) st = tp_subtensor_dev_fund(c, op->public_key, OPERATOR_TAO, err);
+static tp_status fund_all(ln_net *net, tp_sub *c, const tp_keypair *op, tp_err *err) {
+    tp_status st = tp_subtensor_dev_set_sudo(c, op->pub, err);
+    if (!st) st = tp_subtensor_dev_fund(c, op->pub, OPERATOR_TAO, err);
     for (int i = 0; !st && i < net->n_nodes; i++) {
         uint8_t pk[32];
         if (tp_unhex(net->nodes[i].hotkey, pk, 32)) return tp_fail(err, TP_ERR_INTERNAL, "%s: bad hotkey", net->nodes[i].name);
@@ -74,7 +66,7 @@ static tp_status fund_all(ln_net *net, tp_sub *c, const tp_signer *op, tp_err *e
 
 /* Rate limits off, then the subnet: the localnet's tempo, registrations open, permits for the
  * validators only, weights without commit-reveal. */
-static tp_status make_subnet(ln_net *net, tp_sub *c, const tp_signer *op, int *netuid, tp_err *err) {
+static tp_status make_subnet(ln_net *net, tp_sub *c, const tp_keypair *op, int *netuid, tp_err *err) {
     const char *global[] = {"network_rate_limit", "tx_rate_limit"};
     int64_t zeros[] = {0, 0};
     uint8_t owner[32];
@@ -103,20 +95,17 @@ static tp_status register_nodes(ln_net *net, const char *uri, const tp_wallet *o
 }
 
 /* Runtimes before dTAO pay a subnet by root weights: the leader votes all of its root weight to it. */
-static tp_status root_vote(ln_net *net, tp_sub *c, const tp_signer *op, int netuid, tp_err *err) {
+static tp_status root_vote(ln_net *net, tp_sub *c, const tp_keypair *op, int netuid, tp_err *err) {
     const char *root[] = {"tempo", "weights_set_rate_limit"};
     int64_t values[] = {2 * net->opt.blocks_per_window, 0};
-    char home[LN_PATH_MAX + 8];
-    snprintf(home, sizeof home, "%s/home", net->dir);
+    char path[LN_PATH_MAX];
     tp_wallet w;
-    tp_status st = tp_subtensor_sudo_set(c, op, 0, root, values, 2, err);
-    if (!st) st = tp_wallet_load(home, net->nodes[net->leader].name, &w, err);
+    tp_status st = ln_wallet_path(net, path, sizeof path, err);
+    if (!st) st = tp_subtensor_sudo_set(c, op, 0, root, values, 2, err);
+    if (!st) st = tp_wallet_load(path, net->nodes[net->leader].name, NULL, &w, err);
     if (st) return st;
-    tp_signer hot;
-    signer_of(&w, &hot);
+    st = tp_subtensor_root_vote(c, op, &w.key, netuid, err);
     tp_wallet_clear(&w);
-    st = tp_subtensor_root_vote(c, op, &hot, netuid, err);
-    tp_signer_clear(&hot);
     return st;
 }
 
@@ -137,13 +126,12 @@ static tp_status advance_to_epoch(const char *uri, tp_err *err) {
 }
 
 static tp_status setup_on_chain(ln_net *net, tp_sub *c, const tp_wallet *opw, tp_err *err) {
-    tp_signer op;
-    signer_of(opw, &op);
+    const tp_keypair *op = &opw->key;
     int netuid = -1;
     /* A first empty block: one that chopsticks fails right after genesis would drop our calls. */
     tp_status st = tp_subtensor_build_block(c, err);
-    if (!st) st = fund_all(net, c, &op, err);
-    if (!st) st = make_subnet(net, c, &op, &netuid, err);
+    if (!st) st = fund_all(net, c, op, err);
+    if (!st) st = make_subnet(net, c, op, &netuid, err);
     /* Setup builds the blocks its calls wait for (clock=lockstep); the neurons' URI says who builds
      * them during the run: the driver, once every neuron waits (lockstep) or every block time (wall). */
     char setup_uri[TP_CHAIN_URI_MAX];
@@ -156,9 +144,8 @@ static tp_status setup_on_chain(ln_net *net, tp_sub *c, const tp_wallet *opw, tp
     else
         snprintf(net->chain_uri, sizeof net->chain_uri, "%s", setup_uri);
     if (!st) st = register_nodes(net, setup_uri, opw, err);
-    if (!st && tp_subtensor_is_legacy(c)) st = root_vote(net, c, &op, netuid, err);
+    if (!st && tp_subtensor_is_legacy(c)) st = root_vote(net, c, op, netuid, err);
     if (!st) st = advance_to_epoch(setup_uri, err); /* the validators' permits */
-    tp_signer_clear(&op);
     if (!st) printf("localnet: subnet %d on Subtensor: %d uids registered and staked\n", netuid, net->n_nodes);
     return st;
 }

@@ -196,6 +196,7 @@ tp_status tp_chain_check_commitment(const tp_commitment *cm, tp_err *err) {
         return tp_fail(err, TP_ERR_ARG, "read credentials need both an access key id and a secret access key");
     if (!printable_token(cm->access_key_id) || !printable_token(cm->secret_access_key))
         return tp_fail(err, TP_ERR_ARG, "read credentials hold spaces or control characters");
+    if (!tp_key_type_name(cm->key_type)) return tp_fail(err, TP_ERR_ARG, "the commitment's key type is unknown");
     return TP_OK;
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "crypto/keypair.h"
 #include "net/wallet.h"
 
 #define TP_HOTKEY_MAX 128
@@ -54,6 +55,9 @@ typedef struct {
     char access_key_id[256];    /* read credentials for it; empty when the bucket needs none */
     char secret_access_key[256];
     int64_t block; /* when it was committed (0 in a commitment being made) */
+    /* How the committing hotkey signs its updates: the chain knows an account only by its 32
+     * bytes, so the key type travels here, written by the hotkey itself. */
+    tp_key_type key_type;
 } tp_commitment;
 
 typedef struct {
@@ -141,7 +145,7 @@ tp_status tp_chain_set_stake(tp_chain *c, const char *hotkey, double amount, tp_
 #define TP_ENV_STORE_READ_KEY_ID "TEMPLAR_STORE_READ_ACCESS_KEY_ID"
 #define TP_ENV_STORE_READ_SECRET "TEMPLAR_STORE_READ_SECRET_ACCESS_KEY"
 /* The commitment for bucket uri: the URI plus the read credentials from the environment (both or
- * neither), checked with tp_chain_check_commitment. */
+ * neither), checked with tp_chain_check_commitment; key type ed25519 (set it to the hotkey's). */
 tp_status tp_commitment_from_env(const char *uri, tp_commitment *cm, tp_err *err);
 
 /* Checks a bucket URI's form (scheme and a non-empty rest, no spaces or control characters) and the

@@ -32,7 +32,7 @@
 #include "net/yuma.h"
 
 #define APP_ID 0x54504C52 /* "TPLR" */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3 /* 3: commitments hold the hotkey's key type */
 #define BUSY_MS 30000
 #define MAX_CATCHUP 1000
 
@@ -51,7 +51,7 @@ static const char schema_sql[] =
     "  dividends REAL NOT NULL DEFAULT 0, emission REAL NOT NULL DEFAULT 0,"
     "  registered_block INTEGER NOT NULL, last_update INTEGER NOT NULL);"
     "CREATE TABLE commitments(uid INTEGER PRIMARY KEY, uri TEXT NOT NULL, access_key_id TEXT NOT NULL,"
-    "  secret_access_key TEXT NOT NULL, block INTEGER NOT NULL);"
+    "  secret_access_key TEXT NOT NULL, block INTEGER NOT NULL, key_type INTEGER NOT NULL);"
     "CREATE TABLE weight_rows(uid INTEGER PRIMARY KEY, block INTEGER NOT NULL);"
     "CREATE TABLE weights(uid INTEGER NOT NULL, dest INTEGER NOT NULL, weight REAL NOT NULL,"
     "  PRIMARY KEY(uid, dest)) WITHOUT ROWID;"
@@ -557,8 +557,8 @@ static tp_status do_commit(ledger *l, int64_t block, void *ctx, tp_err *err) {
     tp_status s = need_uid(l, a->hotkey, &uid, err);
     sqlite3_stmt *st;
     if (s || (s = prepare(l,
-                          "INSERT OR REPLACE INTO commitments(uid, uri, access_key_id, secret_access_key, block) "
-                          "VALUES(?, ?, ?, ?, ?)",
+                          "INSERT OR REPLACE INTO commitments(uid, uri, access_key_id, secret_access_key, block, "
+                          "key_type) VALUES(?, ?, ?, ?, ?, ?)",
                           &st, err)))
         return s;
     sqlite3_bind_int64(st, 1, uid);
@@ -566,6 +566,7 @@ static tp_status do_commit(ledger *l, int64_t block, void *ctx, tp_err *err) {
     sqlite3_bind_text(st, 3, a->cm->access_key_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, a->cm->secret_access_key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, block);
+    sqlite3_bind_int(st, 6, (int)a->cm->key_type);
     return run_done(l, st, "storing a commitment", err);
 }
 
@@ -579,7 +580,7 @@ static tp_status op_commitment(void *self, int64_t uid, tp_commitment *out, int 
     sqlite3_stmt *st = NULL;
     tp_status s = begin(l, 0, err);
     int row = 0;
-    if (!s && !(s = prepare(l, "SELECT uri, access_key_id, secret_access_key, block FROM commitments WHERE uid = ?",
+    if (!s && !(s = prepare(l, "SELECT uri, access_key_id, secret_access_key, block, key_type FROM commitments WHERE uid = ?",
                             &st, err))) {
         sqlite3_bind_int64(st, 1, uid);
         if (!(s = step_row(l, st, &row, "reading a commitment", err)) && row) {
@@ -588,6 +589,8 @@ static tp_status op_commitment(void *self, int64_t uid, tp_commitment *out, int 
                 copy_text(st, 2, out->secret_access_key, sizeof out->secret_access_key))
                 s = corrupt(l, "a commitment is too long", err);
             out->block = sqlite3_column_int64(st, 3);
+            out->key_type = (tp_key_type)sqlite3_column_int(st, 4);
+            if (!s && !tp_key_type_name(out->key_type)) s = corrupt(l, "a commitment's key type is unknown", err);
             *found = !s;
         }
         sqlite3_finalize(st);

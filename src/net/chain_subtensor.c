@@ -79,8 +79,8 @@ static void sub_close(void *self) {
     tp_subtensor *s = self;
     if (!s) return;
     tp_sub_close(s->sub);
-    tp_signer_clear(&s->hotkey);
-    tp_signer_clear(&s->coldkey);
+    tp_keypair_clear(&s->hotkey);
+    tp_keypair_clear(&s->coldkey);
     free(s);
 }
 
@@ -89,16 +89,8 @@ static tp_status sub_set_keys(void *self, const tp_wallet *hotkey, const tp_wall
     (void)err;
     s->has_hotkey = hotkey != NULL;
     s->has_coldkey = coldkey != NULL;
-    if (hotkey) {
-        s->hotkey.type = TP_SIG_ED25519;
-        memcpy(s->hotkey.public_key, hotkey->pk, 32);
-        memcpy(s->hotkey.secret, hotkey->sk, 64);
-    }
-    if (coldkey) {
-        s->coldkey.type = TP_SIG_ED25519;
-        memcpy(s->coldkey.public_key, coldkey->pk, 32);
-        memcpy(s->coldkey.secret, coldkey->sk, 64);
-    }
+    if (hotkey) s->hotkey = hotkey->key;
+    if (coldkey) s->coldkey = coldkey->key;
     return TP_OK;
 }
 

@@ -39,7 +39,7 @@ typedef struct {
     tp_chain_clock clock;
     int read_only;
     int has_hotkey, has_coldkey;
-    tp_signer hotkey, coldkey;
+    tp_keypair hotkey, coldkey;
     tp_chain_info cached; /* info at cached.block: a poll that finds no new block costs one request */
     int have_cached;
 } tp_subtensor;

@@ -1,6 +1,7 @@
-/* Commitments on Subtensor: a node's bucket and read credentials as one Raw field of the
- * Commitments pallet, "URI" or "URI\nKEY_ID\nSECRET" (URIs and credentials hold no control
- * characters, tp_chain_check_commitment, so the separator is unambiguous). */
+/* Commitments on Subtensor: a node's bucket, read credentials and key type as one Raw field of the
+ * Commitments pallet, "URI[\nKEY_ID\nSECRET]\nKEY_TYPE" (URIs and credentials hold no control
+ * characters, tp_chain_check_commitment, so the separator is unambiguous). Without the key type line
+ * (an older templar's) the hotkey is ed25519. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,9 +36,10 @@ tp_status tp_subtensor_commit(void *self, const char *hotkey, const tp_commitmen
     tp_status st = tp_subtensor_need_hotkey(s, hotkey, "committing", err);
     if (st) return st;
     char text[3 * TP_CHAIN_URI_MAX];
-    int n = cm->access_key_id[0] ? snprintf(text, sizeof text, "%s\n%s\n%s", cm->uri, cm->access_key_id,
-                                            cm->secret_access_key)
-                                 : snprintf(text, sizeof text, "%s", cm->uri);
+    const char *kt = tp_key_type_name(cm->key_type);
+    int n = cm->access_key_id[0] ? snprintf(text, sizeof text, "%s\n%s\n%s\n%s", cm->uri, cm->access_key_id,
+                                            cm->secret_access_key, kt)
+                                 : snprintf(text, sizeof text, "%s\n%s", cm->uri, kt);
     size_t limit = max_raw(tp_sub_metadata(s->sub));
     if (n < 0 || (size_t)n > limit)
         return tp_fail(err, TP_ERR_ARG,
@@ -51,8 +53,22 @@ tp_status tp_subtensor_commit(void *self, const char *hotkey, const tp_commitmen
     return st;
 }
 
-/* Splits "URI[\nKEY\nSECRET]" into cm. */
-static tp_status split_text(const char *text, tp_commitment *cm, tp_err *err) {
+/* Takes a trailing key type line off text (2 or 4 lines), into cm->key_type. */
+static tp_status split_key_type(char *text, tp_commitment *cm, tp_err *err) {
+    int lines = 1;
+    for (const char *p = text; *p; p++) lines += *p == TP_COMMITMENT_SEP;
+    cm->key_type = TP_KEY_ED25519;
+    if (lines % 2) return TP_OK;
+    char *last = strrchr(text, TP_COMMITMENT_SEP);
+    *last = 0;
+    tp_status st = tp_key_type_parse(last + 1, &cm->key_type, err);
+    return st ? tp_wrap(err, "the commitment's key type") : TP_OK;
+}
+
+/* Splits "URI[\nKEY\nSECRET][\nKEY_TYPE]" into cm. */
+static tp_status split_text(char *text, tp_commitment *cm, tp_err *err) {
+    tp_status st = split_key_type(text, cm, err);
+    if (st) return st;
     const char *a = strchr(text, TP_COMMITMENT_SEP), *b = a ? strchr(a + 1, TP_COMMITMENT_SEP) : NULL;
     size_t uri_n = a ? (size_t)(a - text) : strlen(text);
     if ((a && !b) || uri_n >= sizeof cm->uri)

@@ -22,7 +22,7 @@ tp_status tp_subtensor_need_hotkey(tp_subtensor *s, const char *hotkey, const ch
     tp_status st = writable(s, what, err);
     char hex[65];
     if (!st && !s->has_hotkey) return tp_fail(err, TP_ERR_ARG, "%s on Subtensor is signed by the hotkey: none given", what);
-    if (!st) tp_hex(s->hotkey.public_key, 32, hex);
+    if (!st) tp_hex(s->hotkey.pub, 32, hex);
     if (!st && strcmp(hex, hotkey))
         st = tp_fail(err, TP_ERR_ARG, "%s for hotkey %.16s…, but the chain signs with hotkey %.16s…", what, hotkey, hex);
     return st;

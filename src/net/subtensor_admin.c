@@ -65,7 +65,7 @@ static tp_status register_network_args(tp_sub *c, const uint8_t owner[32], json_
     return *args ? TP_OK : tp_fail(err, TP_ERR_NOMEM, "out of memory");
 }
 
-tp_status tp_subtensor_create_subnet(tp_sub *c, const tp_signer *coldkey, const uint8_t owner_hotkey[32],
+tp_status tp_subtensor_create_subnet(tp_sub *c, const tp_keypair *coldkey, const uint8_t owner_hotkey[32],
                                      int *netuid, tp_err *err) {
     json_t *args = NULL;
     tp_sub_receipt r = {0};
@@ -112,7 +112,7 @@ int tp_subtensor_has_param(const tp_sub *c, const char *name) {
     return p && tp_md_find_call(md, p, fn) != NULL;
 }
 
-tp_status tp_subtensor_sudo_set(tp_sub *c, const tp_signer *sudo, int netuid, const char *const *names,
+tp_status tp_subtensor_sudo_set(tp_sub *c, const tp_keypair *sudo, int netuid, const char *const *names,
                                 const int64_t *values, int n, tp_err *err) {
     json_t *calls = json_array();
     tp_status st = calls ? TP_OK : tp_fail(err, TP_ERR_NOMEM, "out of memory");
@@ -132,9 +132,9 @@ tp_status tp_subtensor_sudo_set(tp_sub *c, const tp_signer *sudo, int netuid, co
     return st;
 }
 
-tp_status tp_subtensor_root_vote(tp_sub *c, const tp_signer *coldkey, const tp_signer *hotkey, int netuid,
+tp_status tp_subtensor_root_vote(tp_sub *c, const tp_keypair *coldkey, const tp_keypair *hotkey, int netuid,
                                  tp_err *err) {
-    json_t *uid = NULL, *hk = tp_rpc_hex(hotkey->public_key, 32);
+    json_t *uid = NULL, *hk = tp_rpc_hex(hotkey->pub, 32);
     json_t *keys = json_pack("[i, O]", 0, hk);
     tp_status st = tp_sub_storage(c, "SubtensorModule", "Uids", keys, NULL, &uid, err);
     json_t *args = NULL;

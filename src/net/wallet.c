@@ -1,19 +1,18 @@
 #include "net/wallet.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/fileio.h"
 #include "core/hex.h"
+#include "net/keyfile.h"
 
-#define KEY_FILE "hotkey"
-#define PUB_FILE "hotkey.pub"
+#define LEGACY_KEY_FILE "hotkey" /* templar's older wallets: HOME/wallets/NAME/hotkey */
 
 tp_status tp_wallet_home(char *out, size_t n, tp_err *err) {
     const char *home = getenv("TEMPLAR_HOME");
@@ -27,10 +26,20 @@ tp_status tp_wallet_home(char *out, size_t n, tp_err *err) {
     return TP_OK;
 }
 
+tp_status tp_wallet_path(const char *given, char *out, size_t n, tp_err *err) {
+    const char *home = getenv("TEMPLAR_HOME");
+    if (!given && home && *home) {
+        if (snprintf(out, n, "%s/wallets", home) >= (int)n) return tp_fail(err, TP_ERR_ARG, "TEMPLAR_HOME is too long");
+        return TP_OK;
+    }
+    return tp_btcli_wallet_path(given, out, n, err);
+}
+
 tp_status tp_wallet_check_name(const char *name, tp_err *err) {
     size_t n = strlen(name);
-    if (n == 0 || n > 64 || name[0] == '.')
-        return tp_fail(err, TP_ERR_ARG, "wallet name '%s' must be 1-64 characters and not start with '.'", name);
+    if (n == 0 || n > TP_WALLET_NAME_MAX || name[0] == '.')
+        return tp_fail(err, TP_ERR_ARG, "wallet name '%.80s' must be 1-%d characters and not start with '.'", name,
+                       TP_WALLET_NAME_MAX);
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
@@ -40,100 +49,151 @@ tp_status tp_wallet_check_name(const char *name, tp_err *err) {
     return TP_OK;
 }
 
-static tp_status wallet_dir(const char *home, const char *name, char *out, size_t n, tp_err *err) {
-    tp_status st = tp_wallet_check_name(name, err);
-    if (st) return st;
-    if (snprintf(out, n, "%s/wallets/%s", home, name) >= (int)n) return tp_fail(err, TP_ERR_ARG, "wallet path too long");
-    return TP_OK;
-}
-
-/* Writes a file that only the owner may read, atomically (temporary name, then rename). */
-static tp_status write_private(const char *path, const char *text, tp_err *err) {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return tp_fail(err, TP_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-    size_t len = strlen(text);
-    int bad = write(fd, text, len) != (ssize_t)len || fsync(fd) != 0;
-    bad |= close(fd) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return tp_fail(err, TP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    }
-    return TP_OK;
-}
-
-static tp_status create(const char *home, const char *name, const uint8_t *seed, tp_wallet *w, tp_err *err) {
-    char dir[4096], path[4200];
-    tp_status st = wallet_dir(home, name, dir, sizeof dir, err);
-    if (st) return st;
-    snprintf(path, sizeof path, "%s/" KEY_FILE, dir);
-    if (tp_path_exists(path)) return tp_fail(err, TP_ERR_ARG, "wallet '%s' already exists (%s)", name, path);
-    if (sodium_init() < 0) return tp_fail(err, TP_ERR_INTERNAL, "libsodium failed to initialise");
-    if ((st = tp_mkdirs(dir, err))) return st;
-    chmod(dir, 0700);
-    memset(w, 0, sizeof *w);
+/* Fills w's names and public forms from w->key. */
+static tp_status finish(tp_wallet *w, const char *name, const char *hotkey, tp_err *err) {
     snprintf(w->name, sizeof w->name, "%s", name);
-    if (seed) crypto_sign_seed_keypair(w->pk, w->sk, seed);
-    else crypto_sign_keypair(w->pk, w->sk);
-    tp_hex(w->pk, sizeof w->pk, w->pk_hex);
-    char sk_hex[2 * crypto_sign_SECRETKEYBYTES + 1], text[512];
-    tp_hex(w->sk, sizeof w->sk, sk_hex);
-    snprintf(text, sizeof text, "{\"type\": \"ed25519\", \"public_key\": \"%s\", \"secret_key\": \"%s\"}\n", w->pk_hex,
-             sk_hex);
-    sodium_memzero(sk_hex, sizeof sk_hex);
-    st = write_private(path, text, err);
-    sodium_memzero(text, sizeof text);
+    snprintf(w->hotkey, sizeof w->hotkey, "%s", hotkey ? hotkey : "");
+    tp_hex(w->key.pub, TP_KEY_PUBLIC_BYTES, w->pk_hex);
+    return tp_ss58_encode(TP_SS58_BITTENSOR, w->key.pub, w->ss58, err);
+}
+
+/* PATH/NAME/hotkeys/HOTKEY, PATH/NAME/coldkey (hotkey NULL) or PATH/NAME/coldkeypub.txt (pub). */
+static tp_status key_file(const char *path, const char *name, const char *hotkey, int pub, char *out, size_t n,
+                          tp_err *err) {
+    char dir[TP_WALLET_PATH_MAX];
+    tp_status st = tp_wallet_check_name(name, err);
+    if (!st && hotkey) st = tp_wallet_check_name(hotkey, err);
+    if (!st) st = tp_wallet_path(path, dir, sizeof dir, err);
     if (st) return st;
-    snprintf(path, sizeof path, "%s/" PUB_FILE, dir);
-    snprintf(text, sizeof text, "%s\n", w->pk_hex);
-    return tp_write_file_atomic(path, text, strlen(text), err);
+    int len = hotkey ? snprintf(out, n, "%s/%s/hotkeys/%s", dir, name, hotkey)
+                     : snprintf(out, n, "%s/%s/%s", dir, name, pub ? "coldkeypub.txt" : "coldkey");
+    return len < 0 || (size_t)len >= n ? tp_fail(err, TP_ERR_ARG, "wallet path too long") : TP_OK;
 }
 
-tp_status tp_wallet_create(const char *home, const char *name, tp_wallet *w, tp_err *err) {
-    return create(home, name, NULL, w, err);
+/* Makes the directory holding file (mode 0700, as btcli's). */
+static tp_status make_parent(const char *file, tp_err *err) {
+    char dir[TP_WALLET_PATH_MAX + 300];
+    snprintf(dir, sizeof dir, "%s", file);
+    *strrchr(dir, '/') = 0;
+    tp_status st = tp_mkdirs(dir, err);
+    if (!st) chmod(dir, 0700);
+    return st;
 }
 
-tp_status tp_wallet_create_from_seed(const char *home, const char *name, const uint8_t seed[32], tp_wallet *w,
-                                     tp_err *err) {
-    return create(home, name, seed, w, err);
+static tp_status new_key(tp_key_type t, const uint8_t *seed, tp_keypair *kp, tp_err *err) {
+    return seed ? tp_keypair_from_seed(t, seed, kp, err) : tp_keypair_generate(t, kp, err);
 }
 
-tp_status tp_wallet_load(const char *home, const char *name, tp_wallet *w, tp_err *err) {
-    char dir[4096], path[4200];
-    tp_status st = wallet_dir(home, name, dir, sizeof dir, err);
+tp_status tp_wallet_create(const char *path, const char *name, const char *hotkey, tp_key_type t, const uint8_t *seed,
+                           tp_wallet *w, tp_err *err) {
+    char file[TP_WALLET_PATH_MAX + 300];
+    memset(w, 0, sizeof *w);
+    hotkey = hotkey ? hotkey : TP_WALLET_DEFAULT_HOTKEY;
+    tp_status st = key_file(path, name, hotkey, 0, file, sizeof file, err);
     if (st) return st;
-    snprintf(path, sizeof path, "%s/" KEY_FILE, dir);
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return tp_fail(err, TP_ERR_IO, "no wallet '%s' (%s: %s); create it with 'templar wallet create %s'", name, path,
-                       strerror(errno), name);
-    if (sb.st_mode & 077)
-        return tp_fail(err, TP_ERR_IO, "%s is readable by others (mode %03o); run 'chmod 600 %s'", path,
-                       (unsigned)(sb.st_mode & 0777), path);
-    if (sodium_init() < 0) return tp_fail(err, TP_ERR_INTERNAL, "libsodium failed to initialise");
+    if (tp_path_exists(file)) return tp_fail(err, TP_ERR_ARG, "wallet '%s' already has hotkey '%s' (%s)", name, hotkey, file);
+    if ((st = make_parent(file, err)) || (st = new_key(t, seed, &w->key, err)) ||
+        (st = tp_keyfile_write(file, &w->key, NULL, NULL, err)) || (st = finish(w, name, hotkey, err)))
+        tp_wallet_clear(w);
+    return st;
+}
+
+tp_status tp_wallet_create_coldkey(const char *path, const char *name, tp_key_type t, const uint8_t *seed,
+                                   const char *password, tp_wallet *w, tp_err *err) {
+    char file[TP_WALLET_PATH_MAX + 300], pub[TP_WALLET_PATH_MAX + 300];
+    memset(w, 0, sizeof *w);
+    tp_status st = key_file(path, name, NULL, 0, file, sizeof file, err);
+    if (!st) st = key_file(path, name, NULL, 1, pub, sizeof pub, err);
+    if (st) return st;
+    if (tp_path_exists(file)) return tp_fail(err, TP_ERR_ARG, "wallet '%s' already has a coldkey (%s)", name, file);
+    if ((st = make_parent(file, err)) || (st = new_key(t, seed, &w->key, err)) ||
+        (st = tp_keyfile_write(file, &w->key, NULL, password, err)) || (st = tp_keyfile_write_public(pub, &w->key, err)) ||
+        (st = finish(w, name, NULL, err)))
+        tp_wallet_clear(w);
+    return st;
+}
+
+/* templar's older wallet format: {"type": "ed25519", "public_key": HEX, "secret_key": HEX} (libsodium's). */
+static tp_status load_legacy(const char *file, tp_keypair *kp, tp_err *err) {
     uint8_t *buf;
     size_t len;
-    if ((st = tp_read_file(path, 4096, &buf, &len, err))) return st;
+    tp_status st = tp_read_file(file, 4096, &buf, &len, err);
+    if (st) return st;
     json_t *root = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, NULL);
     sodium_memzero(buf, len);
     free(buf);
     const char *pk = root ? json_string_value(json_object_get(root, "public_key")) : NULL;
     const char *sk = root ? json_string_value(json_object_get(root, "secret_key")) : NULL;
-    memset(w, 0, sizeof *w);
-    snprintf(w->name, sizeof w->name, "%s", name);
-    unsigned char derived[crypto_sign_PUBLICKEYBYTES];
-    if (!pk || !sk || tp_unhex(pk, w->pk, sizeof w->pk) || tp_unhex(sk, w->sk, sizeof w->sk))
-        st = tp_fail(err, TP_ERR_FORMAT, "%s is not a templar hotkey file", path);
-    else if (crypto_sign_ed25519_sk_to_pk(derived, w->sk) != 0 || memcmp(derived, w->pk, sizeof derived))
-        st = tp_fail(err, TP_ERR_FORMAT, "%s: the public key does not belong to the secret key", path);
+    uint8_t secret[64], pub[32];
+    if (!pk || !sk || tp_unhex(sk, secret, sizeof secret) || tp_unhex(pk, pub, sizeof pub))
+        st = tp_fail(err, TP_ERR_FORMAT, "%s is not a templar hotkey file", file);
+    /* libsodium's secret key is seed ++ public key: the seed remakes the pair. */
+    else if (!(st = tp_keypair_from_seed(TP_KEY_ED25519, secret, kp, err)) && memcmp(pub, kp->pub, 32))
+        st = tp_fail(err, TP_ERR_FORMAT, "%s: the public key does not belong to the secret key", file);
+    sodium_memzero(secret, sizeof secret);
     json_decref(root);
-    if (st) {
-        tp_wallet_clear(w);
-        return st;
-    }
-    tp_hex(w->pk, sizeof w->pk, w->pk_hex);
-    return TP_OK;
+    return st;
 }
 
-void tp_wallet_clear(tp_wallet *w) { sodium_memzero(w->sk, sizeof w->sk); }
+/* The older wallet of name, when it exists: *found says whether it does. */
+static tp_status try_legacy(const char *name, tp_wallet *w, int *found, tp_err *err) {
+    char home[TP_WALLET_PATH_MAX], file[TP_WALLET_PATH_MAX + 200];
+    *found = 0;
+    tp_status st = tp_wallet_home(home, sizeof home, err);
+    if (st) return st;
+    snprintf(file, sizeof file, "%s/wallets/%s/" LEGACY_KEY_FILE, home, name);
+    struct stat sb;
+    if (stat(file, &sb) != 0) return TP_OK;
+    *found = 1;
+    if (sb.st_mode & 077)
+        return tp_fail(err, TP_ERR_IO, "%s is readable by others (mode %03o); run 'chmod 600 %s'", file,
+                       (unsigned)(sb.st_mode & 0777), file);
+    return load_legacy(file, &w->key, err);
+}
+
+tp_status tp_wallet_load(const char *path, const char *name, const char *hotkey, tp_wallet *w, tp_err *err) {
+    char file[TP_WALLET_PATH_MAX + 300];
+    memset(w, 0, sizeof *w);
+    const char *hk = hotkey ? hotkey : TP_WALLET_DEFAULT_HOTKEY;
+    tp_status st = key_file(path, name, hk, 0, file, sizeof file, err);
+    if (st) return st;
+    int legacy = 0;
+    if (!tp_path_exists(file) && !hotkey && !path && (st = try_legacy(name, w, &legacy, err))) return st;
+    if (legacy) return finish(w, name, NULL, err);
+    if (!tp_path_exists(file))
+        return tp_fail(err, TP_ERR_IO, "no hotkey '%s' in wallet '%s' (%s); create it with 'templar wallet create %s%s%s'",
+                       hk, name, file, name, hotkey ? " --hotkey " : "", hotkey ? hotkey : "");
+    if ((st = tp_keyfile_read(file, name, &w->key, err)) || (st = finish(w, name, hk, err))) tp_wallet_clear(w);
+    return st;
+}
+
+tp_status tp_wallet_load_coldkey(const char *path, const char *name, tp_wallet *w, tp_err *err) {
+    char file[TP_WALLET_PATH_MAX + 300];
+    memset(w, 0, sizeof *w);
+    tp_status st = key_file(path, name, NULL, 0, file, sizeof file, err);
+    if (st) return st;
+    int legacy = 0;
+    if (!tp_path_exists(file) && !path && (st = try_legacy(name, w, &legacy, err))) return st;
+    if (legacy) return finish(w, name, NULL, err);
+    if (!tp_path_exists(file))
+        return tp_fail(err, TP_ERR_IO, "wallet '%s' has no coldkey (%s)", name, file);
+    if ((st = tp_keyfile_read(file, name, &w->key, err)) || (st = finish(w, name, NULL, err))) tp_wallet_clear(w);
+    return st;
+}
+
+void tp_wallet_clear(tp_wallet *w) { tp_keypair_clear(&w->key); }
+
+tp_status tp_account_parse(const char *text, char out[2 * TP_KEY_PUBLIC_BYTES + 1], tp_err *err) {
+    uint8_t account[32];
+    const char *hex = strncmp(text, "0x", 2) ? text : text + 2;
+    if (strlen(hex) == 64 && !tp_unhex(hex, account, 32)) {
+        tp_hex(account, 32, out);
+        return TP_OK;
+    }
+    tp_err why;
+    if (tp_ss58_decode(text, account, NULL, &why))
+        return tp_fail(err, TP_ERR_ARG, "'%.80s' is neither 64 lowercase hex digits nor an SS58 address (%s)", text,
+                       why.msg);
+    tp_hex(account, 32, out);
+    return TP_OK;
+}

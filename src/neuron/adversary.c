@@ -219,7 +219,7 @@ static tp_status copy_victim(tp_miner *m, int64_t window, uint8_t **bytes, size_
     if (!st) {
         tp_wire_info info = p.info;
         info.uid = (uint32_t)m->n->uid;
-        st = tp_wire_encode(&p.update, &m->n->rc.cfg.model, &info, m->n->wallet.sk, bytes, len, err);
+        st = tp_wire_encode(&p.update, &m->n->rc.cfg.model, &info, &m->n->wallet.key, bytes, len, err);
     }
     tp_payload_free(&p);
     return st;
@@ -277,7 +277,7 @@ static tp_status noisy_copy(tp_miner *m, int64_t window, uint8_t **bytes, size_t
     move_positions(&p.update, n->rc.codec.bins, &r);
     tp_wire_info info = p.info;
     info.uid = (uint32_t)n->uid;
-    st = tp_wire_encode(&p.update, &n->rc.cfg.model, &info, n->wallet.sk, bytes, len, err);
+    st = tp_wire_encode(&p.update, &n->rc.cfg.model, &info, &n->wallet.key, bytes, len, err);
     tp_payload_free(&p);
     return st;
 }

@@ -67,6 +67,8 @@ static void expect_for(tp_node *n, int64_t window, const tp_window_gather *g, in
     const char *hk = g->uid[i] < n->mg.n ? n->mg.neurons[g->uid[i]].hotkey : "";
     if (strlen(hk) != 64 || tp_unhex(hk, key, 32)) memset(key, 0, 32); /* no such key: bad signature */
     e->pubkey = key;
+    e->check_key_type = 1;
+    e->key_type = g->uid[i] == n->uid ? n->wallet.key.type : n->peer_stores[g->uid[i]].key_type;
     e->max_bytes = n->max_payload;
 }
 

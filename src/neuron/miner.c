@@ -118,7 +118,7 @@ tp_status tp_miner_encode(tp_miner *m, int64_t window, uint8_t **bytes, size_t *
     crypto_generichash(info.sample_digest, sizeof info.sample_digest, (const uint8_t *)m->pool,
                        sizeof(uint64_t) * (size_t)n->rc.proto.inner_steps * (size_t)n->rc.cfg.train.batch_size, NULL,
                        0);
-    return tp_wire_encode(&m->msg, &n->rc.cfg.model, &info, n->wallet.sk, bytes, len, err);
+    return tp_wire_encode(&m->msg, &n->rc.cfg.model, &info, &n->wallet.key, bytes, len, err);
 }
 
 /* ---------------------------------------------------------------- one window */

@@ -39,9 +39,10 @@ static tp_status commit_bucket(tp_node *n, tp_err *err) {
     tp_commitment cur, cm;
     int found = 0;
     tp_status st = tp_commitment_from_env(n->o.store, &cm, err);
+    cm.key_type = n->wallet.key.type;
     if (st || (st = tp_chain_commitment(n->chain, n->uid, &cur, &found, err))) return st;
     if (found && !strcmp(cur.uri, cm.uri) && !strcmp(cur.access_key_id, cm.access_key_id) &&
-        !strcmp(cur.secret_access_key, cm.secret_access_key))
+        !strcmp(cur.secret_access_key, cm.secret_access_key) && cur.key_type == cm.key_type)
         return TP_OK;
     if ((st = tp_chain_commit(n->chain, n->wallet.pk_hex, &cm, err))) return tp_wrap(err, "committing the bucket");
     tp_node_log(n, "committed bucket %s", cm.uri);
@@ -56,7 +57,8 @@ static tp_status wait_next_block(void *ctx, int64_t head, tp_err *err) { return 
 static tp_status open_identity(tp_node *n, tp_err *err) {
     char home[512];
     tp_status st;
-    if ((st = tp_wallet_home(home, sizeof home, err)) || (st = tp_wallet_load(home, n->o.wallet, &n->wallet, err)))
+    if ((st = tp_wallet_home(home, sizeof home, err)) ||
+        (st = tp_wallet_load(n->o.wallet_path, n->o.wallet, n->o.hotkey, &n->wallet, err)))
         return st;
     if (n->o.state) snprintf(n->state_dir, sizeof n->state_dir, "%s", n->o.state);
     else snprintf(n->state_dir, sizeof n->state_dir, "%s/state/%s", home, n->o.wallet);
@@ -76,8 +78,8 @@ static tp_status open_identity(tp_node *n, tp_err *err) {
     if ((st = tp_chain_uid(n->chain, n->wallet.pk_hex, &n->uid, err))) return st;
     if (n->uid < 0)
         return tp_fail(err, TP_ERR_CONFIG,
-                       "wallet %s (hotkey %s) is not registered on %s; register it with 'templar chain register'",
-                       n->o.wallet, n->wallet.pk_hex, n->o.chain);
+                       "wallet %s (%s hotkey %s) is not registered on %s; register it with 'templar chain register'",
+                       n->o.wallet, tp_key_type_name(n->wallet.key.type), n->wallet.ss58, n->o.chain);
     return TP_OK;
 }
 
@@ -238,6 +240,7 @@ tp_status tp_node_peer_store(tp_node *n, int64_t uid, tp_store **out, tp_err *er
     tp_status st = tp_chain_commitment(n->chain, uid, &cm, &found, err);
     if (st || !found) return st;
     tp_peer_store *ps = &n->peer_stores[uid];
+    ps->key_type = cm.key_type;
     if (!ps->store || strcmp(ps->uri, cm.uri)) st = open_peer_store(n, uid, &cm, err);
     if (!st) *out = ps->store;
     return st;

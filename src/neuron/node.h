@@ -27,6 +27,7 @@
 typedef struct {
     char *uri; /* malloc'ed; NULL until opened */
     tp_store *store;
+    tp_key_type key_type; /* how the uid's hotkey signs, from the same commitment */
 } tp_peer_store;
 
 typedef struct {

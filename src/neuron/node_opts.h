@@ -17,7 +17,9 @@ typedef struct {
 } tp_wait_hook;
 
 typedef struct {
-    const char *wallet; /* wallet name under TEMPLAR_HOME */
+    const char *wallet;      /* wallet name (net/wallet.h) */
+    const char *hotkey;      /* its hotkey; NULL: "default" (or an older templar wallet) */
+    const char *wallet_path; /* the wallets directory; NULL: tp_wallet_path's default */
     const char *chain;  /* chain URI */
     const char *store;  /* this node's bucket URI */
     const char *config; /* run config name or file */

@@ -89,7 +89,7 @@ const json_t *tp_sub_receipt_event(const tp_sub_receipt *r, const char *pallet, 
  * (calling the wait hook while the chain has not built one). Fails with the dispatch error's name
  * when the call, or a call it wraps (Sudo, Utility batches), failed; an RPC refusal (bad nonce,
  * cannot pay fees) names the node's reason. receipt may be NULL. */
-tp_status tp_sub_call(tp_sub *c, const tp_signer *s, const char *pallet, const char *call, const json_t *args,
+tp_status tp_sub_call(tp_sub *c, const tp_keypair *s, const char *pallet, const char *call, const json_t *args,
                       tp_sub_receipt *receipt, tp_err *err);
 
 /* The name of a dispatch error (the JSON of a DispatchError value) from the metadata, into out. */

@@ -7,9 +7,9 @@
 #include "substrate/ss58.h"
 #include "substrate/value.h"
 
-static tp_status next_nonce(tp_sub *c, const tp_signer *s, uint64_t *nonce, tp_err *err) {
+static tp_status next_nonce(tp_sub *c, const tp_keypair *s, uint64_t *nonce, tp_err *err) {
     char addr[TP_SS58_MAX];
-    tp_status st = tp_ss58_encode(TP_SS58_BITTENSOR, s->public_key, addr, err);
+    tp_status st = tp_ss58_encode(TP_SS58_BITTENSOR, s->pub, addr, err);
     json_t *params = st ? NULL : json_pack("[s]", addr), *res = NULL;
     if (!st && !params) st = tp_fail(err, TP_ERR_NOMEM, "out of memory");
     if (!st) st = tp_rpc_call(c->rpc, "system_accountNextIndex", params, &res, err);
@@ -22,7 +22,7 @@ static tp_status next_nonce(tp_sub *c, const tp_signer *s, uint64_t *nonce, tp_e
 }
 
 /* The signed extrinsic for the call, as "0x…" text; *start receives the best block when signed. */
-static tp_status sign_call(tp_sub *c, const tp_signer *s, const char *pallet, const char *call, const json_t *args,
+static tp_status sign_call(tp_sub *c, const tp_keypair *s, const char *pallet, const char *call, const json_t *args,
                            json_t **hex, int64_t *start, tp_err *err) {
     tp_tx_params p = {.era_period = c->o.era_period};
     memcpy(p.genesis_hash, c->genesis, 32);
@@ -183,7 +183,7 @@ static tp_status submit(tp_sub *c, const json_t *params, json_t **res, tp_err *e
     return st;
 }
 
-tp_status tp_sub_call(tp_sub *c, const tp_signer *s, const char *pallet, const char *call, const json_t *args,
+tp_status tp_sub_call(tp_sub *c, const tp_keypair *s, const char *pallet, const char *call, const json_t *args,
                       tp_sub_receipt *receipt, tp_err *err) {
     char what[160];
     snprintf(what, sizeof what, "%s.%s", pallet, call);

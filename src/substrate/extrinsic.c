@@ -8,7 +8,6 @@
 
 #define SIGNED_V4 0x84 /* bit 7: signed; low bits: extrinsic format version 4 */
 
-void tp_signer_clear(tp_signer *s) { sodium_memzero(s, sizeof *s); }
 
 uint16_t tp_era_encode(uint64_t period, uint64_t block) {
     uint64_t p = 4;
@@ -97,7 +96,7 @@ static tp_status encode_extensions(const tp_metadata *md, const tp_tx_params *p,
     return TP_OK;
 }
 
-static tp_status sign_payload(const tp_signer *s, const tp_scale_buf *call_extra_add, uint8_t sig[64], tp_err *err) {
+static tp_status sign_payload(const tp_keypair *s, const tp_scale_buf *call_extra_add, uint8_t sig[64], tp_err *err) {
     const uint8_t *msg = call_extra_add->data;
     size_t n = call_extra_add->len;
     uint8_t digest[32];
@@ -106,27 +105,24 @@ static tp_status sign_payload(const tp_signer *s, const tp_scale_buf *call_extra
         msg = digest;
         n = sizeof digest;
     }
-    if (s->type != TP_SIG_ED25519)
-        return tp_fail(err, TP_ERR_ARG, "this build signs extrinsics with ed25519 keys only");
-    crypto_sign_detached(sig, NULL, msg, n, s->secret);
-    return TP_OK;
+    return tp_keypair_sign(s, msg, n, sig, err);
 }
 
-static tp_status encode_signer(const tp_metadata *md, const tp_signer *s, const uint8_t sig[64], tp_scale_buf *out,
+static tp_status encode_signer(const tp_metadata *md, const tp_keypair *s, const uint8_t sig[64], tp_scale_buf *out,
                                tp_err *err) {
     uint32_t addr_ty = type_by_path(md, "sp_runtime::multiaddress::MultiAddress");
     uint32_t sig_ty = type_by_path(md, "sp_runtime::MultiSignature");
     if (addr_ty == UINT32_MAX || sig_ty == UINT32_MAX)
         return tp_fail(err, TP_ERR_FORMAT, "the runtime's metadata has no %s type: not a chain this client can sign for",
                        addr_ty == UINT32_MAX ? "MultiAddress" : "MultiSignature");
-    json_t *addr = json_pack("{s:o}", "Id", tp_rpc_hex(s->public_key, 32));
+    json_t *addr = json_pack("{s:o}", "Id", tp_rpc_hex(s->pub, 32));
     tp_status st = encode_json(md, addr_ty, addr, out, "address", err);
     if (st) return st;
-    json_t *sj = json_pack("{s:o}", s->type == TP_SIG_ED25519 ? "Ed25519" : "Sr25519", tp_rpc_hex(sig, 64));
+    json_t *sj = json_pack("{s:o}", s->type == TP_KEY_ED25519 ? "Ed25519" : "Sr25519", tp_rpc_hex(sig, 64));
     return encode_json(md, sig_ty, sj, out, "signature", err);
 }
 
-tp_status tp_extrinsic_sign(const tp_metadata *md, const tp_signer *s, const tp_tx_params *p, const uint8_t *call,
+tp_status tp_extrinsic_sign(const tp_metadata *md, const tp_keypair *s, const tp_tx_params *p, const uint8_t *call,
                             size_t call_len, tp_scale_buf *out, tp_err *err) {
     if (md->extrinsic_version != 4)
         return tp_fail(err, TP_ERR_FORMAT, "the runtime uses extrinsic format v%u; this client signs v4",

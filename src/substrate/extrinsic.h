@@ -8,20 +8,9 @@
 
 #include <stdint.h>
 
+#include "crypto/keypair.h"
 #include "substrate/metadata.h"
 #include "substrate/scale.h"
-
-/* MultiSignature's variants. */
-typedef enum { TP_SIG_ED25519 = 0, TP_SIG_SR25519 = 1 } tp_sig_type;
-
-/* A key that signs extrinsics. Holds a secret: wipe it with tp_signer_clear. */
-typedef struct {
-    tp_sig_type type;
-    uint8_t public_key[32];
-    uint8_t secret[64]; /* ed25519: libsodium's 64-byte secret key (seed ++ public key) */
-} tp_signer;
-
-void tp_signer_clear(tp_signer *s);
 
 /* What a signature commits to besides the call (the "additional" data) and the sender's extra. */
 typedef struct {
@@ -39,10 +28,11 @@ typedef struct {
  * of two within 4-65536, as Substrate does). */
 uint16_t tp_era_encode(uint64_t period, uint64_t block);
 
-/* Appends the signed extrinsic for call (its SCALE bytes, pallet and call index first) to out.
+/* Appends the signed extrinsic for call, signed by s with MultiSignature's variant of its key type
+ * (its SCALE bytes, pallet and call index first) to out.
  * Fails naming the signed extension it cannot encode, or the address or signature type it does
  * not know. */
-tp_status tp_extrinsic_sign(const tp_metadata *md, const tp_signer *s, const tp_tx_params *p, const uint8_t *call,
+tp_status tp_extrinsic_sign(const tp_metadata *md, const tp_keypair *s, const tp_tx_params *p, const uint8_t *call,
                             size_t call_len, tp_scale_buf *out, tp_err *err);
 
 #endif

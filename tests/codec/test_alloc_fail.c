@@ -22,7 +22,7 @@ typedef struct {
     tp_codec_params params;
     tp_layout L;
     tp_codec_ws *ws;
-    uint8_t pk[32], sk[64];
+    tp_keypair key;
     float *delta, *ef, *ef0, *theta, *theta0;
     /* the clean run's results */
     uint8_t *bytes[PEERS];
@@ -40,7 +40,8 @@ static void case_init(codec_case *c) {
     cr_assert_eq(tp_layout_init(&c->model, &c->L, &err), TP_OK);
     cr_assert_eq(tp_codec_ws_new(2, &c->ws, &err), TP_OK);
     uint8_t seed[32] = {7};
-    crypto_sign_seed_keypair(c->pk, c->sk, seed);
+    tp_err kerr;
+    cr_assert_eq(tp_keypair_from_seed(TP_KEY_SR25519, seed, &c->key, &kerr), TP_OK);
     size_t n = c->L.total;
     c->delta = calloc(PEERS * n, sizeof(float));
     c->ef = calloc(PEERS * n, sizeof(float));
@@ -82,7 +83,7 @@ static tp_status make_payload(codec_case *c, int p, uint8_t **bytes, size_t *len
     st = tp_ef_compress_model(c->ef + p * n, c->delta + p * n, 0.95f, 1.f, &c->L, c->ws, &u, err);
     tp_wire_info info = {.window = 5, .uid = (uint32_t)(10 + p), .global_step = 8};
     snprintf(info.run_version, sizeof info.run_version, "1");
-    if (!st) st = tp_wire_encode(&u, &c->model, &info, c->sk, bytes, len, err);
+    if (!st) st = tp_wire_encode(&u, &c->model, &info, &c->key, bytes, len, err);
     tp_update_free(&u);
     return st;
 }
@@ -97,7 +98,7 @@ static tp_status unit(void *ctx, tp_err *err) {
     tp_status st = TP_OK;
     for (int p = 0; !st && p < PEERS; p++) st = make_payload(c, p, &bytes[p], &len[p], err);
     for (int p = 0; !st && p < PEERS; p++) {
-        tp_payload_expect exp = {.model = &c->model, .params = &c->params, .pubkey = c->pk};
+        tp_payload_expect exp = {.model = &c->model, .params = &c->params, .pubkey = c->key.pub};
         st = tp_payload_read(bytes[p], len[p], &exp, &pl[p], err);
     }
     if (!st) {

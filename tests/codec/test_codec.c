@@ -762,11 +762,11 @@ Test(codec_index, code_packing) {
 
 /* ---- wire format ---- */
 
-static void test_keys(uint8_t pk[32], uint8_t sk[64], int which) {
+static void test_keys(tp_keypair *kp, tp_key_type t, int which) {
     uint8_t seed[32] = {0};
     seed[0] = (uint8_t)which;
-    cr_assert_eq(sodium_init() >= 0, 1);
-    crypto_sign_seed_keypair(pk, sk, seed);
+    tp_err err;
+    cr_assert_eq(tp_keypair_from_seed(t, seed, kp, &err), TP_OK, "%s", err.msg);
 }
 
 Test(codec_wire, round_trip_every_coding_and_bins) {
@@ -774,8 +774,9 @@ Test(codec_wire, round_trip_every_coding_and_bins) {
     tp_layout L;
     tp_err err;
     cr_assert_eq(tp_layout_init(&c.model, &L, &err), TP_OK);
-    uint8_t pk[32], sk[64];
-    test_keys(pk, sk, 1);
+    tp_keypair keys[2];
+    test_keys(&keys[0], TP_KEY_SR25519, 1);
+    test_keys(&keys[1], TP_KEY_ED25519, 1);
     float *e = malloc(sizeof(float) * L.total), *d = malloc(sizeof(float) * L.total);
     tp_codec_ws *ws = new_ws(0);
     static const int bins[] = {2, 3, 4, 5, 16};
@@ -798,21 +799,26 @@ Test(codec_wire, round_trip_every_coding_and_bins) {
                 memset(info.sample_digest, 0xab, 32);
                 uint8_t *buf, *buf2;
                 size_t len, len2;
-                cr_assert_eq(tp_wire_encode(&u, &c.model, &info, sk, &buf, &len, &err), TP_OK, "%s", err.msg);
-                cr_assert_eq(tp_wire_encode(&u, &c.model, &info, sk, &buf2, &len2, &err), TP_OK);
-                cr_assert(len == len2 && !memcmp(buf, buf2, len), "encoding is not deterministic");
+                const tp_keypair *key = &keys[(dct + (int)bi) % 2]; /* both key types across the cases */
+                cr_assert_eq(tp_wire_encode(&u, &c.model, &info, key, &buf, &len, &err), TP_OK, "%s", err.msg);
+                cr_assert_eq(tp_wire_encode(&u, &c.model, &info, key, &buf2, &len2, &err), TP_OK);
+                /* All but the signature is deterministic; sr25519 signatures are randomized (schnorrkel's). */
+                cr_assert(len == len2, "encoding is not deterministic in size");
+                if (key->type == TP_KEY_ED25519) cr_assert(!memcmp(buf, buf2, len), "encoding is not deterministic");
                 size_t max;
                 cr_assert_eq(tp_wire_max_bytes(&c.model, &p, &max, &err), TP_OK);
                 cr_assert_leq(len, max);
                 tp_payload_expect exp = {.model = &c.model, .params = &p, .check_window = 1, .window = 12,
-                                         .check_uid = 1, .uid = 3, .run_version = "2.1.3", .pubkey = pk};
+                                         .check_uid = 1, .uid = 3, .run_version = "2.1.3", .pubkey = key->pub,
+                                         .check_key_type = 1, .key_type = key->type};
                 tp_payload got;
                 cr_assert_eq(tp_payload_read(buf, len, &exp, &got, &err), TP_OK, "coding %d dct %d bins %d: %s",
                              coding, dct, p.bins, err.msg);
                 cr_assert(got.valid && got.reason == TP_REJ_NONE);
                 same_update(&u, &got.update, p.bins);
                 cr_assert_eq(got.info.global_step, 99);
-                cr_assert_eq(memcmp(got.hotkey, pk, 32), 0);
+                cr_assert_eq(memcmp(got.hotkey, key->pub, 32), 0);
+                cr_assert_eq(got.key_type, key->type);
                 cr_assert_eq(got.info.sample_digest[31], 0xab);
                 cr_assert_eq(memcmp(&got.params, &p, sizeof p), 0);
                 tp_payload_free(&got);
@@ -865,13 +871,13 @@ Test(codec_wire, bytes_per_param_at_defaults) {
     tp_update u;
     cr_assert_eq(tp_update_init_layout(&u, &L, &p, &err), TP_OK);
     cr_assert_eq(tp_ef_compress_model(e, d, 0.95f, 1.0f, &L, ws, &u, &err), TP_OK);
-    uint8_t pk[32], sk[64];
-    test_keys(pk, sk, 2);
+    tp_keypair key;
+    test_keys(&key, TP_KEY_SR25519, 2);
     tp_wire_info info = {.window = 1};
     snprintf(info.run_version, sizeof info.run_version, "v1");
     uint8_t *buf;
     size_t len, max;
-    cr_assert_eq(tp_wire_encode(&u, &c.model, &info, sk, &buf, &len, &err), TP_OK);
+    cr_assert_eq(tp_wire_encode(&u, &c.model, &info, &key, &buf, &len, &err), TP_OK);
     cr_assert_eq(tp_wire_max_bytes(&c.model, &p, &max, &err), TP_OK);
     double bpp = (double)len / (double)L.total;
     cr_log_info("base: %zu bytes, %.5f bytes/param (bound %.5f)", len, bpp, (double)max / (double)L.total);

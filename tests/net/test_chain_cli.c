@@ -75,7 +75,7 @@ Test(chain_cli, full_flow, .timeout = 60) {
     env e;
     setup(&e);
     static const char *names[] = {"val", "m1", "m2", "late"};
-    for (int i = 0; i < 4; i++) RUN(0, "hotkey", "wallet create %s", names[i]);
+    for (int i = 0; i < 4; i++) RUN(0, "hotkey", "wallet create %s --no-password", names[i]);
     RUN(0, "lockstep clock",
         "chain init --chain %s --clock lockstep --tempo 4 --blocks-per-window 2 --max-uids 3 "
         "--permit-stake 10",
@@ -91,12 +91,14 @@ Test(chain_cli, full_flow, .timeout = 60) {
 
     RUN(0, "validator permit yes", "chain stake --chain %s --wallet val --amount 50", e.chain);
     RUN(0, "validator permit no", "chain stake --chain %s --wallet m1 --amount 1", e.chain);
-    RUN(1, "no wallet 'ghost'", "chain stake --chain %s --wallet ghost --amount 1", e.chain);
+    RUN(1, "wallet 'ghost'", "chain stake --chain %s --wallet ghost --amount 1", e.chain);
     RUN(1, "unknown hotkey", "chain stake --chain %s --wallet late --amount 1", e.chain);
     RUN(1, "unknown hotkey", "chain stake --chain %s --hotkey abcdef --amount 1", e.chain);
+    RUN(1, "neither 64 lowercase hex digits nor an SS58 address", "chain stake --chain %s --hotkey a/b --amount 1", e.chain);
+    RUN(1, "unknown hotkey", "chain stake --chain %s --hotkey 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY --amount 1", e.chain);
     RUN(2, "--amount", "chain stake --chain %s --wallet val --amount -inf", e.chain);
     RUN(1, "stake", "chain stake --chain %s --wallet val --amount -5", e.chain);
-    RUN(2, "exactly one", "chain stake --chain %s --amount 5", e.chain);
+    RUN(2, "--hotkey ACCOUNT", "chain stake --chain %s --amount 5", e.chain);
 
     setenv("TEMPLAR_STORE_READ_ACCESS_KEY_ID", "READONLYKEY", 1);
     setenv("TEMPLAR_STORE_READ_SECRET_ACCESS_KEY", "SUPERSECRETVALUE", 1);
@@ -177,7 +179,7 @@ Test(chain_cli, full_flow, .timeout = 60) {
 Test(chain_cli, bad_input_is_named, .timeout = 60) {
     env e;
     setup(&e);
-    RUN(0, "hotkey", "wallet create w");
+    RUN(0, "hotkey", "wallet create w --no-password");
     RUN(1, "malformed chain URI 'foo:bar'", "chain metagraph --chain foo:bar");
     RUN(1, "malformed chain URI", "chain metagraph --chain local:");
     RUN(1, "no ledger at", "chain metagraph --chain %s", e.chain);

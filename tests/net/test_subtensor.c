@@ -26,7 +26,7 @@ typedef struct {
     char dir[256], home[300];
     tp_chopsticks chain;
     tp_wallet w[N_KEYS];
-    tp_signer s[N_KEYS];
+    tp_keypair s[N_KEYS];
     tp_sub *sub;
     int netuid;
     char uri[256];
@@ -48,10 +48,10 @@ static void start(net *n, int spec) {
     cr_assert_eq(tp_chopsticks_start(&o, &n->chain, &err), TP_OK, "%s", err.msg);
     for (int i = 0; i < N_KEYS; i++) {
         uint8_t seed[32] = {(uint8_t)(i + 1), (uint8_t)spec};
-        cr_assert_eq(tp_wallet_create_from_seed(n->home, key_names[i], seed, &n->w[i], &err), TP_OK, "%s", err.msg);
-        n->s[i].type = TP_SIG_ED25519;
-        memcpy(n->s[i].public_key, n->w[i].pk, 32);
-        memcpy(n->s[i].secret, n->w[i].sk, 64);
+        /* Both kinds of key the runtime's MultiSignature takes, sr25519 (Bittensor's) and ed25519. */
+        tp_key_type t = i % 2 ? TP_KEY_ED25519 : TP_KEY_SR25519;
+        cr_assert_eq(tp_wallet_create(NULL, key_names[i], NULL, t, seed, &n->w[i], &err), TP_OK, "%s", err.msg);
+        n->s[i] = n->w[i].key;
     }
     char url[300];
     snprintf(url, sizeof url, "subtensor+%s?clock=lockstep", n->chain.url);
@@ -66,7 +66,7 @@ static void stop(net *n) {
     tp_sub_close(n->sub);
     tp_chopsticks_stop(&n->chain);
     for (int i = 0; i < N_KEYS; i++) {
-        tp_signer_clear(&n->s[i]);
+        tp_keypair_clear(&n->s[i]);
         tp_wallet_clear(&n->w[i]);
     }
     tp_err err;
@@ -77,13 +77,13 @@ static void stop(net *n) {
  * short tempo. */
 static void make_subnet(net *n) {
     tp_err err = {0};
-    cr_assert_eq(tp_subtensor_dev_set_sudo(n->sub, n->w[OP].pk, &err), TP_OK, "%s", err.msg);
+    cr_assert_eq(tp_subtensor_dev_set_sudo(n->sub, n->w[OP].key.pub, &err), TP_OK, "%s", err.msg);
     for (int i = 0; i < N_KEYS; i++)
-        if (i != POOR) cr_assert_eq(tp_subtensor_dev_fund(n->sub, n->w[i].pk, 10000, &err), TP_OK, "%s", err.msg);
+        if (i != POOR) cr_assert_eq(tp_subtensor_dev_fund(n->sub, n->w[i].key.pub, 10000, &err), TP_OK, "%s", err.msg);
     const char *global[] = {"network_rate_limit", "tx_rate_limit"};
     int64_t zero[] = {0, 0};
     cr_assert_eq(tp_subtensor_sudo_set(n->sub, &n->s[OP], -1, global, zero, 2, &err), TP_OK, "%s", err.msg);
-    cr_assert_eq(tp_subtensor_create_subnet(n->sub, &n->s[VCOLD], n->w[VHOT].pk, &n->netuid, &err), TP_OK, "%s",
+    cr_assert_eq(tp_subtensor_create_subnet(n->sub, &n->s[VCOLD], n->w[VHOT].key.pub, &n->netuid, &err), TP_OK, "%s",
                  err.msg);
     const char *names[] = {"tempo", "weights_set_rate_limit", "max_registrations_per_block",
                            "target_registrations_per_interval", "network_registration_allowed", "min_allowed_weights",

@@ -43,7 +43,7 @@ static void make_metagraph(node_fixture *f) {
             x->stake = 1000;
             snprintf(x->hotkey, sizeof x->hotkey, "%s", n->wallet.pk_hex);
         } else if (u >= FX_FIRST_MINER) {
-            tp_hex(f->pk[u - FX_FIRST_MINER], 32, x->hotkey);
+            tp_hex(f->keys[u - FX_FIRST_MINER].pub, 32, x->hotkey);
         }
     }
 }
@@ -68,11 +68,15 @@ void fx_open(node_fixture *f, int miners, int data_ok) {
     cr_assert_eq(tp_codec_ws_new(omp_get_max_threads(), &n->ws, &err), TP_OK, "%s", err.msg);
     cr_assert_eq(tp_wire_max_bytes(mc, &n->rc.codec, &n->max_payload, &err), TP_OK, "%s", err.msg);
     uint8_t seed[32] = {99};
-    crypto_sign_seed_keypair(n->wallet.pk, n->wallet.sk, seed);
-    tp_hex(n->wallet.pk, 32, n->wallet.pk_hex);
+    cr_assert_eq(tp_keypair_from_seed(TP_KEY_SR25519, seed, &n->wallet.key, &err), TP_OK, "%s", err.msg);
+    tp_hex(n->wallet.key.pub, 32, n->wallet.pk_hex);
+    /* What the miners' commitments would say: their hotkeys sign sr25519. */
+    n->peer_stores = calloc(TP_CHAIN_MAX_UIDS, sizeof *n->peer_stores);
+    cr_assert(n->peer_stores);
     for (int i = 0; i < miners; i++) {
         seed[0] = (uint8_t)(i + 1);
-        crypto_sign_seed_keypair(f->pk[i], f->sk[i], seed);
+        cr_assert_eq(tp_keypair_from_seed(TP_KEY_SR25519, seed, &f->keys[i], &err), TP_OK, "%s", err.msg);
+        n->peer_stores[FX_FIRST_MINER + i].key_type = TP_KEY_SR25519;
     }
     n->uid = 1;
     n->start_window = 10;
@@ -98,6 +102,7 @@ void fx_close(node_fixture *f) {
     tp_codec_ws_free(n->ws);
     tp_llama_free(n->model);
     tp_shards_close(n->shards);
+    free(n->peer_stores);
     free(n);
     tp_err err;
     tp_remove_tree(f->dir, &err);
@@ -117,7 +122,7 @@ static void signed_update(node_fixture *f, int i, uint32_t uid, int64_t window, 
     cr_assert_eq(tp_compress_model(d, L, n->ws, &u, &err), TP_OK, "%s", err.msg);
     tp_wire_info info = {.window = (uint64_t)window, .uid = uid};
     snprintf(info.run_version, sizeof info.run_version, "%s", n->rc.proto.run_version);
-    cr_assert_eq(tp_wire_encode(&u, &n->rc.cfg.model, &info, f->sk[uid - FX_FIRST_MINER], bytes, len, &err), TP_OK,
+    cr_assert_eq(tp_wire_encode(&u, &n->rc.cfg.model, &info, &f->keys[uid - FX_FIRST_MINER], bytes, len, &err), TP_OK,
                  "%s", err.msg);
     tp_update_free(&u);
     free(d);

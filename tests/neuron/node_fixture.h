@@ -15,7 +15,7 @@ typedef struct {
     tp_node *n;
     tp_validator v;
     int miners;
-    uint8_t pk[FX_MAX_MINERS][32], sk[FX_MAX_MINERS][64];
+    tp_keypair keys[FX_MAX_MINERS]; /* the miners' sr25519 hotkeys */
 } node_fixture;
 
 /* data_ok 0: every training token is out of the vocabulary, so reading any sample fails (a corrupt

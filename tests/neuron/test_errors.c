@@ -36,7 +36,7 @@ Test(neuron_errors, a_permanent_storage_error_ends_the_start_window_wait, .timeo
     test_server srv;
     sigv4_start(&srv, "leader-bucket", "AKIDRIGHT", "right-secret", NULL);
     run_ok("chain init --chain %s --clock lockstep --blocks-per-window 6%s", chain, "");
-    run_ok("wallet create %s%s", "v0", "");
+    run_ok("wallet create %s%s", "v0", " --no-password");
     run_ok("chain register --chain %s --wallet %s", chain, "v0");
     run_ok("chain stake --chain %s --wallet %s --amount 1000", chain, "v0");
     setenv("TEMPLAR_STORE_READ_ACCESS_KEY_ID", "AKIDWRONG", 1);
@@ -46,7 +46,7 @@ Test(neuron_errors, a_permanent_storage_error_ends_the_start_window_wait, .timeo
     run_ok(args, srv.uri, "");
     unsetenv("TEMPLAR_STORE_READ_ACCESS_KEY_ID");
     unsetenv("TEMPLAR_STORE_READ_SECRET_ACCESS_KEY");
-    run_ok("wallet create %s%s", "m0", "");
+    run_ok("wallet create %s%s", "m0", " --no-password");
     run_ok("chain register --chain %s --wallet %s", chain, "m0");
 
     char *out;

@@ -11,10 +11,10 @@
 #include "substrate/value.h"
 #include "substrate_test_util.h"
 
-static void make_signer(tp_signer *s) {
+static void make_signer(tp_keypair *s) {
     uint8_t seed[32] = {7};
-    s->type = TP_SIG_ED25519;
-    crypto_sign_seed_keypair(s->public_key, s->secret, seed);
+    s->type = TP_KEY_ED25519;
+    crypto_sign_seed_keypair(s->pub, s->secret, seed);
 }
 
 static void remark(const tp_metadata *md, tp_scale_buf *call, size_t len) {
@@ -41,7 +41,7 @@ Test(substrate, era_encoding) {
  * its BLAKE2b-256 hash). */
 Test(substrate, extrinsic_layout_and_signature) {
     tp_metadata *md = sub_load_metadata("metadata-143-v14.bin");
-    tp_signer s;
+    tp_keypair s;
     make_signer(&s);
     tp_tx_params p = {.spec_version = 143, .tx_version = 1, .nonce = 5, .era_period = 64, .era_block = 42};
     memset(p.genesis_hash, 0xab, 32);
@@ -61,7 +61,7 @@ Test(substrate, extrinsic_layout_and_signature) {
         const uint8_t *b = xt.data + r.pos;
         cr_assert_eq(b[0], 0x84);
         cr_assert_eq(b[1], 0, "MultiAddress::Id");
-        cr_assert(!memcmp(b + 2, s.public_key, 32));
+        cr_assert(!memcmp(b + 2, s.pub, 32));
         cr_assert_eq(b[34], 0, "MultiSignature::Ed25519");
         const uint8_t *sig = b + 35, *extra = b + 99;
         /* extra: era (2 bytes), compact nonce 5, compact tip 0; then the call */
@@ -87,12 +87,12 @@ Test(substrate, extrinsic_layout_and_signature) {
             mlen = 32;
         }
         cr_assert_eq(big, payload.len > 256);
-        cr_assert_eq(crypto_sign_verify_detached(sig, msg, mlen, s.public_key), 0, "the signature does not verify");
+        cr_assert_eq(crypto_sign_verify_detached(sig, msg, mlen, s.pub), 0, "the signature does not verify");
         tp_scale_buf_free(&payload);
         tp_scale_buf_free(&call);
         tp_scale_buf_free(&xt);
     }
-    tp_signer_clear(&s);
+    tp_keypair_clear(&s);
     tp_metadata_free(md);
 }
 
@@ -104,7 +104,7 @@ Test(substrate, unknown_signed_extension_is_refused) {
     while (i < md->n_signed_exts && strcmp(ext[i].identifier, "CheckNonce")) i++;
     cr_assert_lt(i, md->n_signed_exts);
     ext[i].identifier = "CheckSomethingNew"; /* CheckNonce's data, under a name we do not know */
-    tp_signer s;
+    tp_keypair s;
     make_signer(&s);
     tp_tx_params p = {.spec_version = 143, .tx_version = 1};
     tp_scale_buf call, xt;
@@ -116,6 +116,6 @@ Test(substrate, unknown_signed_extension_is_refused) {
     cr_assert(strstr(err.msg, "CheckSomethingNew") && strstr(err.msg, "refusing"), "%s", err.msg);
     tp_scale_buf_free(&call);
     tp_scale_buf_free(&xt);
-    tp_signer_clear(&s);
+    tp_keypair_clear(&s);
     tp_metadata_free(md);
 }
