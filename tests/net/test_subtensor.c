@@ -170,9 +170,10 @@ static void compare_with_oracle(const net *n, tp_chain *c) {
         cr_assert_eq(found, oc != NULL);
         if (found) {
             char text[3 * sizeof cm.uri], hex[6 * sizeof cm.uri + 3] = "0x"; /* the documented encoding */
+            const char *kt = tp_key_type_name(cm.key_type);
             if (cm.access_key_id[0])
-                snprintf(text, sizeof text, "%s\n%s\n%s", cm.uri, cm.access_key_id, cm.secret_access_key);
-            else snprintf(text, sizeof text, "%s", cm.uri);
+                snprintf(text, sizeof text, "%s\n%s\n%s\n%s", cm.uri, cm.access_key_id, cm.secret_access_key, kt);
+            else snprintf(text, sizeof text, "%s\n%s", cm.uri, kt);
             tp_hex((const uint8_t *)text, strlen(text), hex + 2);
             cr_assert_str_eq(hex, oc);
             cr_assert_str_eq(nd->store, cm.uri);
@@ -222,7 +223,9 @@ static void cli_metagraph(net *n, int64_t m1) {
     json_decref(j);
     free(out);
     rc = cli_run(&out, "wallet show m1hot --chain '%s'", n->uri);
-    cr_assert(rc == 0 && strstr(out, "uid ") && strstr(out, "address 5"), "%s", out);
+    char want[120];
+    snprintf(want, sizeof want, "hotkey %s (sr25519)", n->w[M1HOT].ss58);
+    cr_assert(rc == 0 && strstr(out, "uid 1") && strstr(out, want), "%s", out);
     free(out);
 }
 
@@ -263,7 +266,7 @@ Test(subtensor, whole_flow_on_spec_143_matches_polkadot_js, .timeout = 600) {
     tp_chain *cv = open_as(&n, VHOT, VCOLD);
     cr_assert_eq(tp_chain_set_stake(cv, n.w[VHOT].pk_hex, 100, &err), TP_OK, "%s", err.msg);
     tp_chain *c1 = open_as(&n, M1HOT, -1);
-    tp_commitment cm = {.uri = "s3+http://127.0.0.1:9000/m1-bucket"};
+    tp_commitment cm = {.uri = "s3+http://127.0.0.1:9000/m1-bucket", .key_type = TP_KEY_SR25519};
     cr_assert_eq(tp_chain_commit(c1, n.w[M1HOT].pk_hex, &cm, &err), TP_OK, "%s", err.msg);
     run_to_epoch(&n, cv); /* the validator's permit comes with an epoch */
     int64_t uids[] = {m1, m2};
@@ -316,7 +319,8 @@ Test(subtensor, dtao_shapes_and_metadata_v15_on_spec_218, .timeout = 600) {
     int64_t m1 = register_as(&n, M1HOT, M1COLD);
     cr_assert_eq(tp_chain_set_stake(cv, n.w[VHOT].pk_hex, 100, &err), TP_OK, "%s", err.msg);
     tp_chain *c1 = open_as(&n, M1HOT, -1);
-    tp_commitment cm = {.uri = "s3://m1-bucket", .access_key_id = "READKEY", .secret_access_key = "read/secret+1"};
+    tp_commitment cm = {.uri = "s3://m1-bucket", .access_key_id = "READKEY", .secret_access_key = "read/secret+1",
+                        .key_type = TP_KEY_SR25519};
     cr_assert_eq(tp_chain_commit(c1, n.w[M1HOT].pk_hex, &cm, &err), TP_OK, "%s", err.msg);
     tp_commitment back;
     int found = 0;
@@ -324,6 +328,7 @@ Test(subtensor, dtao_shapes_and_metadata_v15_on_spec_218, .timeout = 600) {
     cr_assert(found);
     cr_assert_str_eq(back.uri, cm.uri);
     cr_assert_str_eq(back.access_key_id, cm.access_key_id);
+    cr_assert_eq(back.key_type, TP_KEY_SR25519);
     cr_assert_str_eq(back.secret_access_key, cm.secret_access_key);
     run_to_epoch(&n, cv);
     int64_t uids[] = {m1};
