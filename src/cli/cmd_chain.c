@@ -12,6 +12,7 @@
 #include "cli/chain_bench.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "core/hex.h"
 #include "net/chain.h"
 #include "net/wallet.h"
 
@@ -130,6 +131,16 @@ static int resolve_hotkey(const chain_args *a, char *out, size_t n) {
     if (load_wallet(a, 0, &w)) return 1;
     snprintf(out, n, "%s", w.pk_hex);
     return 0;
+}
+
+/* An account's SS58 address (Bittensor's way to show it); a local ledger's other hotkey names as they are. */
+static const char *hotkey_text(const char *hotkey, char ss58[TP_SS58_MAX]) {
+    uint8_t account[32];
+    tp_err ignored;
+    if (strlen(hotkey) != 64 || tp_unhex(hotkey, account, 32) ||
+        tp_ss58_encode(TP_SS58_BITTENSOR, account, ss58, &ignored))
+        return hotkey;
+    return ss58;
 }
 
 static int count_items(const char *s) {
@@ -353,6 +364,7 @@ static int run_metagraph(chain_args *a) {
     if (open_chain(a, &c)) return 1;
     tp_err err = {0};
     tp_metagraph m;
+    char ss58[TP_SS58_MAX];
     tp_status st = tp_chain_metagraph(c, &m, &err);
     tp_chain_close(c);
     if (st) return fail(&err);
@@ -361,8 +373,9 @@ static int run_metagraph(chain_args *a) {
         for (int64_t i = 0; i < m.n; i++) {
             const tp_neuron *n = &m.neurons[i];
             json_array_append_new(list,
-                                  json_pack("{s:I, s:s, s:f, s:b, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:s}", "uid",
-                                            (json_int_t)n->uid, "hotkey", n->hotkey, "stake", n->stake,
+                                  json_pack("{s:I, s:s, s:s, s:f, s:b, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:s}", "uid",
+                                            (json_int_t)n->uid, "hotkey", n->hotkey, "hotkey_ss58",
+                                            hotkey_text(n->hotkey, ss58), "stake", n->stake,
                                             "validator_permit", n->validator_permit, "rank", n->rank, "consensus",
                                             n->consensus, "incentive", n->incentive, "dividends", n->dividends,
                                             "emission", n->emission, "last_update", (json_int_t)n->last_update,
@@ -378,7 +391,8 @@ static int run_metagraph(chain_args *a) {
         for (int64_t i = 0; i < m.n; i++) {
             const tp_neuron *n = &m.neurons[i];
             char hk[20];
-            snprintf(hk, sizeof hk, "%.16s%s", n->hotkey, strlen(n->hotkey) > 16 ? ".." : "");
+            const char *text = hotkey_text(n->hotkey, ss58);
+            snprintf(hk, sizeof hk, "%.16s%s", text, strlen(text) > 16 ? ".." : "");
             printf("%5" PRId64 "  %-18s %12.4f %6s %10.6f %10.6f %12.4f %11" PRId64 "  %s\n", n->uid, hk, n->stake,
                    n->validator_permit ? "yes" : "-", n->incentive, n->dividends, n->emission, n->last_update,
                    n->store[0] ? n->store : "-");
@@ -452,10 +466,10 @@ static const subcommand subcommands[] = {
      "crosses. A wall-clock ledger refuses.\n"},
     {"metagraph", O_CHAIN | O_JSON, O_CHAIN, run_metagraph,
      "usage: templar chain metagraph --chain URI [--json]\n\n"
-     "Every uid: hotkey, stake, validator permit, incentive, dividends, emission (of the last epoch),\n"
-     "last update (block of the last weights or of registration) and committed store. --json prints a\n"
-     "list of objects with uid, hotkey, stake, validator_permit, rank, consensus, incentive, dividends,\n"
-     "emission, last_update, registered_block, store.\n"},
+     "Every uid: hotkey (SS58), stake, validator permit, incentive, dividends, emission (of the last\n"
+     "epoch), last update (block of the last weights or of registration) and committed store. --json\n"
+     "prints a list of objects with uid, hotkey (hex), hotkey_ss58, stake, validator_permit, rank,\n"
+     "consensus, incentive, dividends, emission, last_update, registered_block, store.\n"},
 };
 
 static const struct {

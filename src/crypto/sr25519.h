@@ -2,9 +2,9 @@
  * and Bittensor sign. Built on libsodium's Ristretto255 group and scalar arithmetic.
  *
  * Secrets are 64 bytes in schnorrkel's canonical form: the secret scalar (32 bytes, little endian,
- * reduced) ++ the signing nonce (32 bytes). polkadot-js and btcli keyfiles keep them in schnorrkel's
- * "ed25519" form instead (the scalar multiplied by the cofactor 8): convert with the two functions
- * below. Signatures use the signing context "substrate". */
+ * reduced) ++ the signing nonce (32 bytes), as btcli's keyfiles hold them. polkadot-js keeps them in
+ * schnorrkel's "ed25519" form instead (the scalar multiplied by the cofactor 8): convert with the two
+ * functions below. Signatures use the signing context "substrate". */
 #ifndef TP_CRYPTO_SR25519_H
 #define TP_CRYPTO_SR25519_H
 
@@ -22,7 +22,7 @@
 void tp_sr25519_from_seed(const uint8_t seed[32], uint8_t secret[64], uint8_t pub[32]);
 /* The public key of a canonical secret; an unreduced or zero scalar is an error (TP_ERR_FORMAT). */
 tp_status tp_sr25519_public(const uint8_t secret[64], uint8_t pub[32], tp_err *err);
-/* Between the canonical form and the "ed25519" form (scalar × 8 ++ nonce) of polkadot-js and btcli.
+/* Between the canonical form and the "ed25519" form (scalar × 8 ++ nonce) of polkadot-js.
  * from_ed25519_bytes drops the three bits below the cofactor, as schnorrkel does, and refuses a
  * quotient that is not reduced or is zero (TP_ERR_FORMAT). in and secret may be the same buffer. */
 tp_status tp_sr25519_from_ed25519_bytes(const uint8_t in[64], uint8_t secret[64], tp_err *err);

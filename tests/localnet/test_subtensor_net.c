@@ -1,14 +1,16 @@
 /* Scenarios a and b of the local network on the real Subtensor runtime (spec 143 under chopsticks,
  * started by `templar localnet --chain subtensor`): the same protocol, with registration, stake,
  * commitments, weights and the Yuma epoch all on Subtensor, the incentive in the report read from
- * it. */
+ * it. Every node signs with an sr25519 hotkey of a btcli-format wallet (the localnet's default). */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "localnet_test_util.h"
+#include "net/keyfile.h"
 
 /* The run's chain traffic, from the neurons' metrics (chain_io per window). */
 static void chain_cost(const char *dir, const char *wallet, double *calls, double *bytes, double *secs, int *windows) {
@@ -32,6 +34,27 @@ static void chain_cost(const char *dir, const char *wallet, double *calls, doubl
     cr_assert(*windows > 0, "%s recorded no chain traffic", wallet);
 }
 
+/* Every node's hotkey is sr25519, in btcli's layout and keyfile format (what `btcli` writes), and is
+ * the key it was registered under (localnet.json's hotkey). */
+static void expect_btcli_sr25519_wallets(const char *dir) {
+    json_t *man = ln_load_json(dir, "localnet.json"), *node;
+    size_t i;
+    json_array_foreach(json_object_get(man, "nodes"), i, node) {
+        char file[4400], hex[65];
+        snprintf(file, sizeof file, "%s/home/wallets/%s/hotkeys/default", dir,
+                 json_string_value(json_object_get(node, "wallet")));
+        tp_keypair kp;
+        tp_err err;
+        cr_assert_eq(tp_keyfile_read(file, "", &kp, &err), TP_OK, "%s", err.msg);
+        cr_assert_eq(kp.type, TP_KEY_SR25519, "%s", file);
+        tp_hex(kp.pub, 32, hex);
+        cr_assert_str_eq(json_string_value(json_object_get(node, "hotkey")), hex, "%s", file);
+        tp_keypair_clear(&kp);
+    }
+    cr_assert(i >= 6, "only %zu wallets", i);
+    json_decref(man);
+}
+
 Test(subtensor_net, a_honest_network_on_subtensor, .timeout = LN_TIME_LIMIT(1200)) {
     char dir[4200];
     json_t *r = ln_run(dir, sizeof dir, "subtensor", "--miners 4 --validators 1 --windows 24");
@@ -48,6 +71,7 @@ Test(subtensor_net, a_honest_network_on_subtensor, .timeout = LN_TIME_LIMIT(1200
         cr_assert_str_eq(ln_role(r, k), "honest");
         cr_assert(ln_num(inc, k) > 0, "honest uid %d has no incentive on Subtensor", u);
     }
+    expect_btcli_sr25519_wallets(dir);
     const char *who[] = {"validator-0", "miner-0"};
     for (int i = 0; i < 2; i++) {
         double calls, bytes, secs;
