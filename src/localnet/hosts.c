@@ -46,20 +46,16 @@ static tp_status host_dirs(ln_net *net, const ln_node *n, tp_err *err) {
     if (ln_wallet_path(net, path, sizeof path, err)) return err->code;
     snprintf(host_home, sizeof host_home, "%s/hosts/%s/home", net->dir, n->name);
     snprintf(host_path, sizeof host_path, "%s/wallets", host_home);
-    tp_wallet w, copy;
+    tp_wallet w;
     tp_err ignored;
-    if (!tp_wallet_load(host_path, n->name, NULL, &copy, &ignored)) { /* a setup that stopped half-way */
-        tp_wallet_clear(&copy);
+    if (!tp_wallet_load(host_path, n->name, NULL, &w, &ignored)) { /* a setup that stopped half-way */
+        tp_wallet_clear(&w);
         return TP_OK;
     }
     tp_status st = tp_mkdirs(host_home, err);
     if (!st) st = tp_wallet_load(path, n->name, NULL, &w, err);
-    if (st) return st;
-    /* The same key there, remade from the seed it was made from. */
-    if (!w.key.has_seed) st = tp_fail(err, TP_ERR_INTERNAL, "%s: the wallet's key has no seed to copy", n->name);
-    else st = tp_wallet_create(host_path, n->name, NULL, w.key.type, w.key.seed, &copy, err);
+    if (!st) st = tp_wallet_save_hotkey(host_path, &w, err);
     tp_wallet_clear(&w);
-    tp_wallet_clear(&copy);
     return st;
 }
 

@@ -84,17 +84,25 @@ static tp_status new_key(tp_key_type t, const uint8_t *seed, tp_keypair *kp, tp_
     return seed ? tp_keypair_from_seed(t, seed, kp, err) : tp_keypair_generate(t, kp, err);
 }
 
+tp_status tp_wallet_save_hotkey(const char *path, const tp_wallet *w, tp_err *err) {
+    char file[TP_WALLET_PATH_MAX + 300];
+    const char *hotkey = w->hotkey[0] ? w->hotkey : TP_WALLET_DEFAULT_HOTKEY;
+    tp_status st = key_file(path, w->name, hotkey, 0, file, sizeof file, err);
+    if (st) return st;
+    if (tp_path_exists(file)) return tp_fail(err, TP_ERR_ARG, "wallet '%s' already has hotkey '%s' (%s)", w->name, hotkey, file);
+    return (st = make_parent(file, err)) ? st : tp_keyfile_write(file, &w->key, NULL, NULL, err);
+}
+
 tp_status tp_wallet_create(const char *path, const char *name, const char *hotkey, tp_key_type t, const uint8_t *seed,
                            tp_wallet *w, tp_err *err) {
-    char file[TP_WALLET_PATH_MAX + 300];
     memset(w, 0, sizeof *w);
     hotkey = hotkey ? hotkey : TP_WALLET_DEFAULT_HOTKEY;
-    tp_status st = key_file(path, name, hotkey, 0, file, sizeof file, err);
-    if (st) return st;
-    if (tp_path_exists(file)) return tp_fail(err, TP_ERR_ARG, "wallet '%s' already has hotkey '%s' (%s)", name, hotkey, file);
-    if ((st = make_parent(file, err)) || (st = new_key(t, seed, &w->key, err)) ||
-        (st = tp_keyfile_write(file, &w->key, NULL, NULL, err)) || (st = finish(w, name, hotkey, err)))
-        tp_wallet_clear(w);
+    tp_status st = tp_wallet_check_name(name, err);
+    if (!st) st = tp_wallet_check_name(hotkey, err);
+    if (!st) st = new_key(t, seed, &w->key, err);
+    if (!st) st = finish(w, name, hotkey, err);
+    if (!st) st = tp_wallet_save_hotkey(path, w, err);
+    if (st) tp_wallet_clear(w);
     return st;
 }
 

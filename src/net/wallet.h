@@ -40,6 +40,9 @@ tp_status tp_wallet_check_name(const char *name, tp_err *err);
  * Refuses to overwrite an existing key. */
 tp_status tp_wallet_create(const char *path, const char *name, const char *hotkey, tp_key_type t, const uint8_t *seed,
                            tp_wallet *w, tp_err *err);
+/* Writes hotkey w (its wallet and hotkey names) under another wallets directory path; refuses to
+ * overwrite an existing key. */
+tp_status tp_wallet_save_hotkey(const char *path, const tp_wallet *w, tp_err *err);
 /* Makes wallet NAME's coldkey (and coldkeypub.txt), encrypted with password unless it is NULL. */
 tp_status tp_wallet_create_coldkey(const char *path, const char *name, tp_key_type t, const uint8_t *seed,
                                    const char *password, tp_wallet *w, tp_err *err);

@@ -54,9 +54,10 @@ int tp_gather_failed_by_uploader(const tp_window_gather *g, int i) {
 
 /* ---------------------------------------------------------------- validation */
 
-/* What entry i must be: window W's update of its uid, signed by the uid's registered hotkey. */
-static void expect_for(tp_node *n, int64_t window, const tp_window_gather *g, int i, uint8_t *key,
-                       tp_payload_expect *e) {
+/* What entry i must be: window W's update of its uid, signed by the uid's registered hotkey with the
+ * key type its commitment names. */
+static tp_status expect_for(tp_node *n, int64_t window, const tp_window_gather *g, int i, uint8_t *key,
+                            tp_payload_expect *e, tp_err *err) {
     memset(e, 0, sizeof *e);
     e->model = &n->rc.cfg.model;
     e->params = &n->rc.codec;
@@ -68,8 +69,8 @@ static void expect_for(tp_node *n, int64_t window, const tp_window_gather *g, in
     if (strlen(hk) != 64 || tp_unhex(hk, key, 32)) memset(key, 0, 32); /* no such key: bad signature */
     e->pubkey = key;
     e->check_key_type = 1;
-    e->key_type = g->uid[i] == n->uid ? n->wallet.key.type : n->peer_stores[g->uid[i]].key_type;
     e->max_bytes = n->max_payload;
+    return tp_node_peer_key_type(n, g->uid[i], &e->key_type, err);
 }
 
 tp_status tp_node_validate_gather(tp_node *n, int64_t window, tp_window_gather *g, tp_err *err) {
@@ -78,7 +79,7 @@ tp_status tp_node_validate_gather(tp_node *n, int64_t window, tp_window_gather *
     uint8_t(*keys)[32] = exps ? tp_calloc(cap, 32, err) : NULL;
     tp_status *sts = keys ? tp_calloc(cap, sizeof *sts, err) : NULL;
     tp_status st = sts ? TP_OK : err->code;
-    for (int i = 0; !st && i < g->n; i++) expect_for(n, window, g, i, keys[i], &exps[i]);
+    for (int i = 0; !st && i < g->n; i++) st = expect_for(n, window, g, i, keys[i], &exps[i], err);
     if (!st) tp_payload_read_many((const uint8_t *const *)g->bytes, g->len, exps, g->n, g->payload, sts, NULL);
     for (int i = 0; !st && i < g->n; i++) {
         if (g->fetch[i] != TP_FETCH_OK) continue;

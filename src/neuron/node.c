@@ -241,9 +241,26 @@ tp_status tp_node_peer_store(tp_node *n, int64_t uid, tp_store **out, tp_err *er
     if (st || !found) return st;
     tp_peer_store *ps = &n->peer_stores[uid];
     ps->key_type = cm.key_type;
+    ps->key_type_known = 1;
     if (!ps->store || strcmp(ps->uri, cm.uri)) st = open_peer_store(n, uid, &cm, err);
     if (!st) *out = ps->store;
     return st;
+}
+
+tp_status tp_node_peer_key_type(tp_node *n, int64_t uid, tp_key_type *out, tp_err *err) {
+    if (uid < 0 || uid >= TP_CHAIN_MAX_UIDS) return tp_fail(err, TP_ERR_ARG, "uid %lld out of range", (long long)uid);
+    tp_peer_store *ps = &n->peer_stores[uid];
+    if (uid == n->uid) *out = n->wallet.key.type;
+    else if (ps->key_type_known) *out = ps->key_type;
+    else {
+        tp_commitment cm;
+        int found = 0;
+        tp_status st = tp_chain_commitment(n->chain, uid, &cm, &found, err);
+        if (st) return st;
+        *out = ps->key_type = found ? cm.key_type : TP_KEY_ED25519;
+        ps->key_type_known = found;
+    }
+    return TP_OK;
 }
 
 void tp_node_key(const tp_node *n, tp_key_kind kind, int64_t window, int64_t uid, const char *file, char *out,

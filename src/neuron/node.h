@@ -28,6 +28,7 @@ typedef struct {
     char *uri; /* malloc'ed; NULL until opened */
     tp_store *store;
     tp_key_type key_type; /* how the uid's hotkey signs, from the same commitment */
+    int key_type_known;   /* key_type was read from the chain */
 } tp_peer_store;
 
 typedef struct {
@@ -84,6 +85,9 @@ tp_status tp_node_put_window(tp_node *n, int64_t window, double *not_before, dou
 /* A peer's bucket (*out = NULL when it committed none); this node's own for its own uid. The store
  * stays owned by the node. */
 tp_status tp_node_peer_store(tp_node *n, int64_t uid, tp_store **out, tp_err *err);
+/* How uid's hotkey signs (its commitment's key type; this node's own wallet's for its own uid); a uid
+ * without a commitment signs ed25519 (what templar's nodes before key types committed). */
+tp_status tp_node_peer_key_type(tp_node *n, int64_t uid, tp_key_type *out, tp_err *err);
 /* Formats one of the run's keys (TP_KEY_MAX bytes is always enough). */
 void tp_node_key(const tp_node *n, tp_key_kind kind, int64_t window, int64_t uid, const char *file, char *out,
                  size_t cap);

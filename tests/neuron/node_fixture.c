@@ -77,6 +77,7 @@ void fx_open(node_fixture *f, int miners, int data_ok) {
         seed[0] = (uint8_t)(i + 1);
         cr_assert_eq(tp_keypair_from_seed(TP_KEY_SR25519, seed, &f->keys[i], &err), TP_OK, "%s", err.msg);
         n->peer_stores[FX_FIRST_MINER + i].key_type = TP_KEY_SR25519;
+        n->peer_stores[FX_FIRST_MINER + i].key_type_known = 1;
     }
     n->uid = 1;
     n->start_window = 10;
