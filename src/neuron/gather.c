@@ -5,6 +5,7 @@
 
 #include "codec/aggregate.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/hex.h"
 #include "core/sort.h"
 
@@ -143,8 +144,10 @@ tp_status tp_node_gather(tp_node *n, int64_t window, const int64_t *uids, int co
     fetch_plan p = {0};
     tp_gather_opts go = {.timeout_s = n->rc.proto.gather_timeout_s, .max_bytes = n->max_payload};
     if (!(st = tp_node_put_window(n, window, &go.not_before, &go.not_after, err)) &&
-        !(st = plan_fetches(n, window, g, &p, err)))
+        !(st = plan_fetches(n, window, g, &p, err))) {
+        tp_sleep(go.not_after - tp_wall_now()); /* what may still be stored in time is fetched too */
         st = tp_store_gather(p.items, (size_t)p.n, &go, err);
+    }
     g->not_before = go.not_before;
     g->not_after = go.not_after;
     for (int j = 0; !st && j < p.n; j++) {

@@ -203,6 +203,11 @@ tp_status tp_node_pause(tp_node *n, tp_err *err) {
 tp_status tp_node_put_window(tp_node *n, int64_t window, double *not_before, double *not_after, tp_err *err) {
     tp_status st = tp_chain_block_timestamp(n->chain, tp_node_first_block(n, window + 1), not_before, err);
     if (!st) st = tp_chain_block_timestamp(n->chain, tp_node_put_close_block(n, window), not_after, err);
+    /* A chain that fell behind builds its late blocks in a burst, which would shrink a window counted
+     * in blocks to nothing: on the wall clock it lasts its blocks' nominal time at least. Every node
+     * computes the same from the same block timestamps. */
+    double nominal = *not_before + n->rc.proto.put_window_blocks * (n->ccfg.block_time_ms / 1000.0);
+    if (!st && n->ccfg.clock == TP_CLOCK_WALL && *not_after < nominal) *not_after = nominal;
     return st;
 }
 

@@ -77,8 +77,8 @@ tp_status tp_node_block_due(tp_node *n, int64_t block, double *due, tp_err *err)
 tp_status tp_node_await_block(tp_node *n, int64_t block, tp_err *err);
 /* Lets time pass before trying something again: waits for the next block. */
 tp_status tp_node_pause(tp_node *n, tp_err *err);
-/* The put window of window W's uploads: [ts(first block of W+1), ts(that + put_window_blocks)].
- * Only once the closing block was reached. */
+/* The put window of window W's uploads: [ts(first block of W+1), ts(that + put_window_blocks)], on the
+ * wall clock at least put_window_blocks block times long. Only once the closing block was reached. */
 tp_status tp_node_put_window(tp_node *n, int64_t window, double *not_before, double *not_after, tp_err *err);
 
 /* ---- buckets and keys */
