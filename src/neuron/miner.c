@@ -98,12 +98,13 @@ static tp_status make_message(tp_miner *m, int64_t window, int null_round, tp_er
     }
     /* Training stops in time for the update to be packed and stored from the next window's first block. */
     tp_status st = tp_node_block_due(n, tp_node_first_block(n, window + 1), &m->train_until, err);
+    m->compress_s = 0;
     if (st) return st;
     if (m->hook && m->hook->message) return m->hook->message(m, window, err);
     if ((st = tp_miner_train(m, window, (uint32_t)n->uid, n->rc.proto.inner_steps, err))) return st;
     double t = tp_now();
     st = tp_miner_compress_ef(m, err);
-    m->pack_s = tp_now() - t;
+    m->compress_s = tp_now() - t;
     return st;
 }
 
@@ -135,7 +136,7 @@ static tp_status upload(tp_miner *m, int64_t window, int null_round, tp_err *err
     if (m->hook && m->hook->upload) st = m->hook->upload(m, window, null_round, &bytes, &len, err);
     else st = tp_miner_encode(m, window, &bytes, &len, err);
     if (st) return st;
-    m->pack_s += tp_now() - t;
+    m->pack_s = m->compress_s + (tp_now() - t);
     char key[TP_KEY_MAX];
     tp_node_key(n, TP_KEY_GRADIENT, window, n->uid, NULL, key, sizeof key);
     tp_err e;
@@ -201,7 +202,8 @@ static tp_status record_window(tp_miner *m, int64_t window, int null_round, int 
                             m->hook ? m->hook->name : "none", "loss",
                             isfinite(m->loss) ? json_real(m->loss) : json_null(), "tokens_per_s", tps, "bytes_up",
                             (json_int_t)m->bytes_up, "bytes_down", (json_int_t)m->bytes_down, "gathered", applied,
-                            "gather_of", gather_of, "inner_steps", m->steps_done, "train_s", m->train_s, "comm_s", comm, "wait_s", m->wait_s,
+                            "gather_of", gather_of, "inner_steps", m->steps_done, "train_s", m->train_s, "comm_s", comm,
+                            "wait_s", m->wait_s,
                             "wall_s", wall, "fingerprint", hex[0] ? json_string(hex) : NULL, "catch_up", 0,
                             "null_round", null_round);
     return tp_node_metrics(n, rec, err);

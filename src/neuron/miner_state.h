@@ -30,7 +30,7 @@ struct tp_miner {
     tp_update msg;
     /* Inner steps stop when the next would end after train_until (wall seconds; INFINITY: never),
      * so that an update is never late: the window's end less what compressing took last time. */
-    double train_until, step_s, pack_s;
+    double train_until, step_s, pack_s, compress_s; /* pack: the last window's compress + encode */
     /* this window's figures */
     double loss, train_s, wait_s, tokens;
     int steps_done;
