@@ -165,3 +165,17 @@ tp_status tp_path_join(char *out, size_t n, const char *a, const char *b, tp_err
     if (snprintf(out, n, "%s/%s", a, b) >= (int)n) return tp_fail(err, TP_ERR_ARG, "path too long: %s/%s", a, b);
     return TP_OK;
 }
+
+void tp_fsync_dir_of(const char *path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}

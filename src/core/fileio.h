@@ -12,6 +12,8 @@
 /* Reads a whole file, refusing files larger than max_bytes. *out is NUL-terminated (not counted). */
 tp_status tp_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *len, tp_err *err);
 
+/* fsyncs the directory holding path, so a rename or link into it survives a crash (best effort). */
+void tp_fsync_dir_of(const char *path);
 /* Atomic write: path.tmp.PID then fsync and rename. */
 tp_status tp_write_file_atomic(const char *path, const void *data, size_t len, tp_err *err);
 

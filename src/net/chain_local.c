@@ -822,20 +822,6 @@ static tp_status write_genesis(ledger *l, const tp_chain_config *c, double genes
     return exec(l, sql, err);
 }
 
-static void fsync_dir_of(const char *path) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) dir[1] = 0;
-    else if (slash) *slash = 0;
-    else snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 /* The ledger is built under a temporary name and linked into place, so PATH is either absent or a
  * complete ledger; link() also refuses to replace one that appeared meanwhile. */
 tp_status tp_chain_local_create(const char *path, const tp_chain_config *cfg, tp_err *err) {
@@ -879,7 +865,7 @@ tp_status tp_chain_local_create(const char *path, const tp_chain_config *cfg, tp
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", tmp);
     unlink(side);
-    if (!s) fsync_dir_of(path);
+    if (!s) tp_fsync_dir_of(path);
     return s;
 }
 

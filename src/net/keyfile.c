@@ -147,19 +147,6 @@ static int place_new(const char *tmp, const char *file) {
     return 0;
 }
 
-static void sync_dir_of(const char *file) {
-    char dir[TP_WALLET_PATH_MAX + 512];
-    snprintf(dir, sizeof dir, "%s", file);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) slash[1] = 0;
-    else if (slash) *slash = 0;
-    else snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
-    fsync(fd);
-    close(fd);
-}
-
 /* Writes a new file with mode, via a temporary name; an existing file is never replaced. */
 static tp_status write_new(const char *file, const void *data, size_t len, mode_t mode, tp_err *err) {
     if (tp_path_exists(file))
@@ -186,7 +173,7 @@ static tp_status write_new(const char *file, const void *data, size_t len, mode_
                            file);
         return tp_fail(err, TP_ERR_IO, "renaming %s to %s: %s", tmp, file, strerror(saved));
     }
-    sync_dir_of(file);
+    tp_fsync_dir_of(file);
     return TP_OK;
 }
 

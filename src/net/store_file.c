@@ -138,12 +138,7 @@ tp_status tp_file_put(tp_store *s, const char *key, const void *data, size_t len
         if (src_failed) return tp_fail(err, TP_ERR_IO, "%s/%s: cannot read %s: %s", s->uri, key, src_path, strerror(saved));
         return tp_fail(err, TP_ERR_IO, "%s/%s: writing %s: %s", s->uri, key, path, strerror(saved));
     }
-    /* Make the rename itself durable. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    tp_fsync_dir_of(path); /* the rename itself made durable */
     return TP_OK;
 }
 
