@@ -30,6 +30,7 @@
 #define LN_MAX_FAULTS 64
 #define LN_MAX_NODES TP_CHAIN_MAX_UIDS
 #define LN_METRICS_MAX ((size_t)256 << 20) /* largest metrics.jsonl the report reads */
+#define LN_TESTBED_NEURON_NICE 10 /* see ln_spawn */
 
 typedef enum { LN_OWNER, LN_VALIDATOR, LN_MINER } ln_kind;
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -110,6 +111,7 @@ typedef struct {
     int use_path;      /* look argv[0] up on PATH */
     int wait_fd;       /* > 0: handed to the child as LN_WAIT_FD (the lockstep channel) */
     const tb_host *host; /* run in this testbed host's network namespace; NULL: ours */
+    int nice;          /* > 0: run at this lower priority */
 } spawn_req;
 
 static tp_status spawn(const spawn_req *r, pid_t *pid, tp_err *err) {
@@ -126,6 +128,7 @@ static tp_status spawn(const spawn_req *r, pid_t *pid, tp_err *err) {
             if (getppid() != parent) _exit(1);
         }
         if (r->host && setns(r->host->ns_fd, CLONE_NEWNET) < 0) _exit(126);
+        if (r->nice > 0 && setpriority(PRIO_PROCESS, 0, r->nice) < 0) _exit(126);
         int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (in >= 0) dup2(in, 0);
         if (r->log) {
@@ -227,7 +230,11 @@ tp_status ln_spawn(ln_net *net, ln_node *n, tp_err *err) {
     const char *sets[] = {home};
     char **env = n->host ? env_with(net->env, sets, 1, NULL, 0, err) : NULL;
     if (n->host && !env) return err->code;
-    spawn_req r = {.argv = argv, .envp = env ? env : net->env, .log = log, .detach = 1, .host = n->host};
+    /* On a testbed every host stands for a machine of its own, but they share this one's cores: the
+     * neurons yield to the chain and the store, which would otherwise fall behind real time (blocks
+     * built late, then in a burst) while eight trainers hold every core. */
+    spawn_req r = {.argv = argv, .envp = env ? env : net->env, .log = log, .detach = 1, .host = n->host,
+                   .nice = n->host ? LN_TESTBED_NEURON_NICE : 0};
     int pipefd[2] = {-1, -1};
     /* A new channel per start: nothing the process announced before can be read as new. */
     if (!net->opt.wall && pipe2(pipefd, O_CLOEXEC) < 0) {
