@@ -68,6 +68,10 @@ static const char usage_text[] =
     "                          lockstep clock the whole run, scores included, then repeats exactly\n"
     "  --key-type sr25519|ed25519\n"
     "                          every wallet's keys (default sr25519, as Bittensor's wallets)\n"
+    "  --baseline              after the run, what decentralization cost: `templar train` on as many\n"
+    "                          tokens as the honest miners trained on, at their global batch and\n"
+    "                          the miners' LR (constant after warm-up), evaluated on the leader's\n"
+    "                          held-out samples (DIR/baseline.json; the report compares)\n"
     "\n"
     "Wallets: owner, validator-0..V-1, miner-0..N-1, btcli's layout: hotkey 'default' of each in\n"
     "DIR/home/wallets/NAME/hotkeys/ (TEMPLAR_HOME=DIR/home for every neuron); on Subtensor the operator's\n"
@@ -279,7 +283,7 @@ static void fill_host_links(ln_opts *o) {
 
 static int parse_args(int argc, char **argv, int hosts, ln_opts *o) {
     enum { O_MINERS = 1000, O_VALIDATORS, O_WINDOWS, O_CONFIG, O_ADV, O_STORE, O_CLOCK, O_BLOCK_TIME, O_BPW,
-           O_FAULT, O_STAKE, O_OUT, O_TIMEOUT, O_SEED, O_CHAIN, O_LINK, O_HOST_LINK, O_KEY_TYPE };
+           O_FAULT, O_STAKE, O_OUT, O_TIMEOUT, O_SEED, O_CHAIN, O_LINK, O_HOST_LINK, O_KEY_TYPE, O_BASELINE };
     static const struct option opts[] = {{"miners", required_argument, 0, O_MINERS},
                                          {"validators", required_argument, 0, O_VALIDATORS},
                                          {"windows", required_argument, 0, O_WINDOWS},
@@ -298,6 +302,7 @@ static int parse_args(int argc, char **argv, int hosts, ln_opts *o) {
                                          {"link", required_argument, 0, O_LINK},
                                          {"host-link", required_argument, 0, O_HOST_LINK},
                                          {"key-type", required_argument, 0, O_KEY_TYPE},
+                                         {"baseline", no_argument, 0, O_BASELINE},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     /* A testbed's hosts share no files: S3 and Subtensor unless told otherwise (then refused). */
@@ -362,6 +367,7 @@ static int parse_args(int argc, char **argv, int hosts, ln_opts *o) {
             else if (!strcmp(optarg, "subtensor:218")) o->subtensor = 218;
             else return cli_usage(CMD, "--chain expects local, subtensor (spec 143) or subtensor:218, got '%s'", optarg);
             break;
+        case O_BASELINE: o->baseline = 1; break;
         case O_LINK: rc = parse_link(o, "--link", optarg, &o->link); break;
         case O_HOST_LINK: rc = parse_host_link(o, optarg); break;
         case ':': return cli_usage(CMD, "%s needs a value", argv[optind - 1]);

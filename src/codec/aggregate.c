@@ -92,12 +92,21 @@ typedef struct {
  * when a value some peer sent is not finite. */
 typedef struct {
     float tab[TP_AGG_MAX_PEERS][TP_CODEC_MAX_BINS];
+    int over_all; /* divide a coordinate's sum by P, not by its senders */
+    int P;
 } tables;
 
-static tp_status make_tables(const tp_sparse *const *peers, int P, int bins, tables *t, int *bad, tp_err *err) {
+static const tp_outer_opts design_rule = {.lr = 1.0f, .mean_over_all = 0, .clip = 1};
+
+static tp_status make_tables(const tp_sparse *const *peers, int P, int bins, const tp_outer_opts *o, tables *t,
+                             int *bad, tp_err *err) {
     float clip[TP_AGG_MAX_PEERS];
     tp_status st = tp_aggregate_clip(peers, P, bins, clip, bad, err);
     if (st) return st;
+    if (!o->clip)
+        for (int i = 0; i < P; i++) clip[i] = 1.0f;
+    t->over_all = o->mean_over_all;
+    t->P = P;
     for (int i = 0; i < P; i++) {
         float deq[TP_CODEC_MAX_BINS];
         tp_sparse_dequant_table(peers[i], bins, deq);
@@ -136,7 +145,8 @@ static int aggregate_block(const tp_sparse *const *peers, int P, const tables *t
             uint16_t pos = idx[j];
             if (!cnt[pos]) continue; /* done via an earlier peer */
             /* Most coordinates come from one peer: its value needs no division. */
-            float a = cnt[pos] == 1 ? (float)sum[pos] : (float)(sum[pos] / cnt[pos]);
+            float a = tb->over_all ? (float)(sum[pos] / tb->P)
+                      : cnt[pos] == 1 ? (float)sum[pos] : (float)(sum[pos] / cnt[pos]);
             nf |= !isfinite(a);
             dense[pos] = a;
             sum[pos] = 0;
@@ -190,8 +200,9 @@ static int aggregate_segments(const tp_sparse *const *peers, int P, const tables
 }
 
 /* One tensor with every thread of the workspace on its blocks. */
-static tp_status aggregate_shared(const tp_sparse *const *peers, int P, const tp_codec_params *p, tp_codec_ws *ws,
-                                  const sink *out, int *nonfinite, tp_err *err) {
+static tp_status aggregate_shared(const tp_sparse *const *peers, int P, const tp_codec_params *p,
+                                  const tp_outer_opts *o, tp_codec_ws *ws, const sink *out, int *nonfinite,
+                                  tp_err *err) {
     tp_status st = check_peers(peers, P, err);
     if (st) return st;
     const tp_block_geom *g = &peers[0]->geom;
@@ -202,7 +213,7 @@ static tp_status aggregate_shared(const tp_sparse *const *peers, int P, const tp
     if (p->use_dct && (st = tp_codec_ws_dct(ws, (int)g->br, (int)g->bc, &plan, err))) return st;
     tables tb;
     int bad = 0;
-    if ((st = make_tables(peers, P, p->bins, &tb, &bad, err))) return st;
+    if ((st = make_tables(peers, P, p->bins, o, &tb, &bad, err))) return st;
     if (bad) {
         *nonfinite = 1;
         if (out->theta) return TP_OK; /* left unchanged */
@@ -234,7 +245,7 @@ tp_status tp_aggregate_tensor(const tp_sparse *const *peers, int P, const tp_cod
                               float *agg, int *nonfinite, tp_err *err) {
     *nonfinite = 0;
     sink out = {.agg = agg};
-    return aggregate_shared(peers, P, p, ws, &out, nonfinite, err);
+    return aggregate_shared(peers, P, p, &design_rule, ws, &out, nonfinite, err);
 }
 
 static tp_status check_lr(float lr, tp_err *err) {
@@ -249,7 +260,7 @@ tp_status tp_outer_step_tensor(float *theta, const tp_sparse *const *peers, int 
     tp_status st = check_lr(lr, err);
     if (st) return st;
     sink out = {.theta = theta, .lr = lr};
-    return aggregate_shared(peers, P, p, ws, &out, skipped, err);
+    return aggregate_shared(peers, P, p, &design_rule, ws, &out, skipped, err);
 }
 
 /* Orders peer indices by uid (ctx: the uids). */
@@ -261,6 +272,15 @@ static int by_uid(const void *a, const void *b, void *ctx) {
 
 tp_status tp_outer_step(float *theta, const tp_layout *L, const tp_update *const *peers, const uint32_t *uids, int P,
                         float lr, tp_codec_ws *ws, uint8_t *skipped, int *n_skipped, tp_err *err) {
+    tp_outer_opts o = design_rule;
+    o.lr = lr;
+    return tp_outer_step_opts(theta, L, peers, uids, P, &o, ws, skipped, n_skipped, err);
+}
+
+tp_status tp_outer_step_opts(float *theta, const tp_layout *L, const tp_update *const *peers, const uint32_t *uids,
+                             int P, const tp_outer_opts *o, tp_codec_ws *ws, uint8_t *skipped, int *n_skipped,
+                             tp_err *err) {
+    const float lr = o->lr;
     if (n_skipped) *n_skipped = 0;
     if (P < 1 || P > TP_AGG_MAX_PEERS)
         return tp_fail(err, TP_ERR_ARG, "outer step: %d peers, expected 1 to %d", P, TP_AGG_MAX_PEERS);
@@ -309,12 +329,12 @@ tp_status tp_outer_step(float *theta, const tp_layout *L, const tp_update *const
     for (int t = 0; t < n; t++) geoms[t] = &peers[0]->t[t].geom;
     int shared = tp_codec_schedule(geoms, n, ws->nthreads, p->use_dct, sched);
     sink out = {.lr = lr};
-    for (int o = 0; o < shared && !st; o++) {
-        int t = sched[o];
+    for (int q = 0; q < shared && !st; q++) {
+        int t = sched[q];
         const tp_sparse *ps[TP_AGG_MAX_PEERS];
         for (int i = 0; i < P; i++) ps[i] = &peers[order[i]]->t[t];
         out.theta = theta + L->tensors[t].offset;
-        st = aggregate_shared(ps, P, p, ws, &out, &skip[t], err);
+        st = aggregate_shared(ps, P, p, o, ws, &out, &skip[t], err);
     }
     if (!st) {
         int failed = 0;
@@ -323,14 +343,14 @@ tp_status tp_outer_step(float *theta, const tp_layout *L, const tp_update *const
             tp_thread_ws *th = &ws->th[omp_get_thread_num()];
             clear_scratch(th, max_totalk);
 #pragma omp for schedule(dynamic, 1)
-            for (int o = shared; o < n; o++) {
-                int t = sched[o];
+            for (int q = shared; q < n; q++) {
+                int t = sched[q];
                 const tp_sparse *ps[TP_AGG_MAX_PEERS];
                 for (int i = 0; i < P; i++) ps[i] = &peers[order[i]]->t[t];
                 tables tb;
                 tp_err e;
                 int bad = 0;
-                if (make_tables(ps, P, p->bins, &tb, &bad, &e)) {
+                if (make_tables(ps, P, p->bins, o, &tb, &bad, &e)) {
 #pragma omp atomic write
                     failed = 1;
                     continue;

@@ -33,6 +33,19 @@ tp_status tp_aggregate_tensor(const tp_sparse *const *peers, int P, const tp_cod
 tp_status tp_outer_step_tensor(float *theta, const tp_sparse *const *peers, int P, const tp_codec_params *p, float lr,
                                tp_codec_ws *ws, int *skipped, tp_err *err);
 
+/* How an outer step combines its peers. {lr, 0, 1} is DESIGN §7.6-7.7; the others are the
+ * alternatives a run config may choose (measured in bench/parity_ablations.sh). */
+typedef struct {
+    float lr;          /* theta <- theta - lr * aggregate, in [0, 1e6] */
+    int mean_over_all; /* a coordinate's sum over all P peers (SparseLoCo's 1/R), not over those that sent it */
+    int clip;          /* median-norm clipping */
+} tp_outer_opts;
+
+/* tp_outer_step with other options than {lr, 0, 1}. */
+tp_status tp_outer_step_opts(float *theta, const tp_layout *L, const tp_update *const *peers, const uint32_t *uids,
+                             int P, const tp_outer_opts *o, tp_codec_ws *ws, uint8_t *skipped, int *n_skipped,
+                             tp_err *err);
+
 /* The outer step over a whole model (flat theta of L->total floats) from P validated messages with
  * their uids (any order; combined in ascending uid order; duplicate uids are an error). skipped, if
  * not NULL, gets one flag per layout tensor; *n_skipped the count. */

@@ -31,6 +31,7 @@
 #define LN_MAX_NODES TP_CHAIN_MAX_UIDS
 #define LN_METRICS_MAX ((size_t)256 << 20) /* largest metrics.jsonl the report reads */
 #define LN_TESTBED_NEURON_NICE 10 /* see ln_spawn */
+#define LN_BASELINE_FILE "baseline.json" /* localnet --baseline: the centralized run's result */
 
 typedef enum { LN_OWNER, LN_VALIDATOR, LN_MINER } ln_kind;
 
@@ -83,6 +84,7 @@ typedef struct {
     int have_seed;      /* --seed: wallets derived from it, so a lockstep run repeats exactly */
     int64_t seed;
     tp_key_type key_type; /* --key-type: every wallet's (sr25519, Bittensor's, by default) */
+    int baseline;         /* --baseline: centralized training on the same tokens after the run */
     struct {
         char mode[LN_MODE_MAX];
         int64_t count;
@@ -238,5 +240,9 @@ json_t *ln_parse_record(const char *line, size_t len);
  * and the chain. outcome is a word for the report ("completed", "interrupted", "failed"); notes may
  * be NULL (a JSON array of strings). */
 tp_status ln_report_write(const char *dir, const char *outcome, json_t *notes, tp_err *err);
+
+/* localnet --baseline (baseline.c): after a completed run whose report is written, trains the
+ * centralized baseline and writes DIR/LN_BASELINE_FILE; the caller rewrites the report. */
+tp_status ln_baseline(ln_net *net, tp_err *err);
 
 #endif

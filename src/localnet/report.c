@@ -41,6 +41,8 @@ typedef struct {
     int64_t n_uids;
     int have_chain;
     json_t *windows;
+    double tokens;     /* trained on by the honest miners, over the report's windows */
+    json_t *baseline;  /* DIR/baseline.json (localnet --baseline), or NULL */
     char plots_error[512];
     int plotted[3]; /* loss, weights, gather */
 } report;
@@ -303,10 +305,24 @@ static json_t *combine_weights(const report *r, json_t *by_validator) {
 
 static int is_honest(const rnode *n) { return n->kind == LN_VALIDATOR || !strcmp(n->role, "honest"); }
 
+/* Tokens the honest miners trained on in window w (catch-up replays train on nothing new). */
+static double window_tokens(const report *r, int64_t w) {
+    double sum = 0;
+    for (int k = 0; k < r->n; k++) {
+        const rnode *n = &r->nodes[k];
+        json_t *rec = n->kind == LN_MINER && is_honest(n) ? rec_at(n, w) : NULL;
+        double t = rec && !json_is_true(json_object_get(rec, "catch_up")) ? num(rec, "tokens") : NAN;
+        sum += isfinite(t) ? t : 0;
+    }
+    return sum;
+}
+
 static tp_status build_windows(report *r, tp_err *err) {
     if (!(r->windows = json_array())) return tp_fail(err, TP_ERR_NOMEM, "out of memory");
     const rnode *leader = &r->nodes[r->leader];
+    r->tokens = 0;
     for (int64_t w = r->first; w < r->first + r->count; w++) {
+        r->tokens += window_tokens(r, w);
         json_t *lrec = rec_at(leader, w);
         json_t *fps = json_object(), *weights = json_object(), *e = json_object();
         if (!fps || !weights || !e) {
@@ -329,6 +345,7 @@ static tp_status build_windows(report *r, tp_err *err) {
             }
         }
         json_object_set_new(e, "window", json_integer(w));
+        json_object_set_new(e, "tokens", json_real(r->tokens)); /* by the end of w */
         json_object_set_new(e, "heldout_loss", jnum(lrec ? num(lrec, "heldout_loss") : NAN));
         json_object_set_new(e, "gather_success", jnum(lrec ? num(lrec, "gather_success") : NAN));
         json_object_set_new(e, "fingerprints", fps);
@@ -563,6 +580,8 @@ static tp_status write_json(report *r, const char *outcome, json_t *notes, tp_er
     json_object_set_new(root, "wallets", wallets);
     json_object_set_new(root, "stakes", stakes);
     json_object_set(root, "windows", r->windows);
+    json_object_set_new(root, "tokens_trained", json_real(r->tokens));
+    json_object_set(root, "baseline", r->baseline ? r->baseline : json_null());
     json_object_set_new(root, "final_weights", uid_map(r, r->final_w));
     json_object_set_new(root, "incentive", uid_map(r, r->incentive));
     json_object_set_new(root, "utilization", util);
@@ -597,6 +616,19 @@ static void fmt_num(char *out, size_t n, double x, const char *fmt) {
     else snprintf(out, n, "–");
 }
 
+/* What decentralization cost: the network's last held-out loss against centralized training on as
+ * many tokens at the same global batch (localnet --baseline). */
+static void write_md_baseline(const report *r, FILE *f) {
+    if (!r->baseline) return;
+    double base = num(r->baseline, "heldout_loss"), net = NAN;
+    for (size_t i = json_array_size(r->windows); i-- > 0 && !isfinite(net);)
+        net = num(json_array_get(r->windows, i), "heldout_loss");
+    fprintf(f, "| centralized baseline | held-out loss %.4f after `templar train` on %.0f tokens (batch %lld x %lld "
+               "steps); the network's last: %.4f (%+.1f %%) |\n",
+            base, num(r->baseline, "tokens"), (long long)num(r->baseline, "batch"), (long long)num(r->baseline, "steps"),
+            net, 100 * (net - base) / base);
+}
+
 static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes) {
     json_t *man = r->man;
     const rnode *leader = &r->nodes[r->leader];
@@ -621,6 +653,8 @@ static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes
         fprintf(f, ", %" PRId64 " ms per block", (int64_t)json_integer_value(json_object_get(man, "block_time_ms")));
     fprintf(f, " |\n| store | %s |\n", str_or(json_object_get(man, "store"), "?"));
     fprintf(f, "| leader | %s (uid %" PRId64 ", stake %g) |\n", leader->wallet, leader->uid, stake_of(r, leader));
+    fprintf(f, "| tokens | %.0f trained on by the honest miners |\n", r->tokens);
+    write_md_baseline(r, f);
     json_t *faults = json_object_get(man, "faults");
     if (json_array_size(faults)) {
         fprintf(f, "| faults |");
@@ -632,18 +666,19 @@ static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes
 
     fprintf(f, "\n## Windows\n\nHeld-out loss and gather success as the leader recorded them; *models* is the\n"
                "number of distinct fingerprints among honest miners and validators (1: they all hold the same\n"
-               "model).\n\n| window | held-out loss | gather success | models | fingerprints |\n|---|---|---|---|---|\n");
+               "model); *tokens*: trained on by the honest miners by the end of the window.\n\n"
+               "| window | tokens | held-out loss | gather success | models | fingerprints |\n|---|---|---|---|---|---|\n");
     size_t i;
     json_t *e;
     json_array_foreach(r->windows, i, e) {
         char l[32], g[32];
         fmt_num(l, sizeof l, num(e, "heldout_loss"), "%.4f");
         fmt_num(g, sizeof g, 100 * num(e, "gather_success"), "%.0f%%");
-        fprintf(f, "| %" PRId64 " | %s | %s | %" PRId64 " | %zu |\n", (int64_t)json_integer_value(json_object_get(e, "window")),
-                l, g, (int64_t)json_integer_value(json_object_get(e, "honest_fingerprints_distinct")),
+        fprintf(f, "| %" PRId64 " | %.0f | %s | %s | %" PRId64 " | %zu |\n",
+                (int64_t)json_integer_value(json_object_get(e, "window")), num(e, "tokens"), l, g, (int64_t)json_integer_value(json_object_get(e, "honest_fingerprints_distinct")),
                 json_object_size(json_object_get(e, "fingerprints")));
     }
-    if (!json_array_size(r->windows)) fprintf(f, "| – | – | – | – | – |\n");
+    if (!json_array_size(r->windows)) fprintf(f, "| – | – | – | – | – | – |\n");
 
     fprintf(f, "\n## Final weights and incentive\n\nFinal weight: the validators' weights on chain, stake-weighted; "
                "incentive: Yuma consensus\nafter one more epoch at the end.\n\n"
@@ -710,6 +745,17 @@ static tp_status write_md(report *r, const char *outcome, json_t *notes, tp_err 
 
 /* ---------------------------------------------------------------- entry */
 
+static tp_status load_baseline(report *r, tp_err *err) {
+    char path[LN_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/" LN_BASELINE_FILE, r->dir);
+    if (!tp_path_exists(path)) return TP_OK;
+    json_error_t je;
+    r->baseline = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(r->baseline) || !isfinite(num(r->baseline, "heldout_loss")))
+        return tp_fail(err, TP_ERR_FORMAT, "%s: not a baseline record (%s)", path, r->baseline ? "no heldout_loss" : je.text);
+    return TP_OK;
+}
+
 tp_status ln_report_write(const char *dir, const char *outcome, json_t *notes, tp_err *err) {
     report r = {.dir = dir, .S = -1};
     json_t *no_notes = notes ? NULL : json_array();
@@ -720,6 +766,7 @@ tp_status ln_report_write(const char *dir, const char *outcome, json_t *notes, t
         st = read_chain(&r, err);
     }
     if (!st) st = build_windows(&r, err);
+    if (!st) st = load_baseline(&r, err);
     if (!st) {
         make_plots(&r);
         st = write_json(&r, outcome, notes, err);
@@ -731,6 +778,7 @@ tp_status ln_report_write(const char *dir, const char *outcome, json_t *notes, t
     free(r.incentive);
     free(r.stake);
     json_decref(r.windows);
+    json_decref(r.baseline);
     json_decref(r.man);
     json_decref(no_notes);
     return st ? tp_wrap(err, "report of %s", dir) : TP_OK;

@@ -2,12 +2,13 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/alloc.h"
 #include "core/fileio.h"
 
 tp_status tp_adamw_init(tp_adamw *opt, const tp_layout *L, tp_err *err) {
-    opt->step = 0;
+    opt->step = opt->moments_from = 0;
     opt->m = tp_alloc_aligned(2 * L->total * sizeof(float), err);
     opt->v = opt->m ? opt->m + L->total : NULL;
     return opt->m ? TP_OK : TP_ERR_NOMEM;
@@ -39,7 +40,8 @@ double tp_clip_grads(float *grads, size_t n, double max_norm) {
 void tp_adamw_step(tp_adamw *opt, const tp_layout *L, float *params, const float *grads, const tp_train_config *t,
                    double lr) {
     opt->step++;
-    double bc1 = 1.0 - pow(t->beta1, (double)opt->step), bc2 = 1.0 - pow(t->beta2, (double)opt->step);
+    double since = (double)(opt->step - opt->moments_from);
+    double bc1 = 1.0 - pow(t->beta1, since), bc2 = 1.0 - pow(t->beta2, since);
     float b1 = (float)t->beta1, b2 = (float)t->beta2, eps = (float)t->eps;
     float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
     for (int ti = 0; ti < L->n_tensors; ti++) {
@@ -58,6 +60,11 @@ void tp_adamw_step(tp_adamw *opt, const tp_layout *L, float *params, const float
             p[i] -= step_size * (m[i] / denom);
         }
     }
+}
+
+void tp_adamw_reset_moments(tp_adamw *opt, size_t total) {
+    memset(opt->m, 0, sizeof(float) * 2 * total);
+    opt->moments_from = opt->step;
 }
 
 double tp_lr_at(const tp_train_config *t, int64_t step, int64_t total_steps) {

@@ -12,10 +12,15 @@
 typedef struct {
     float *m, *v;  /* first and second moments, one allocation of 2·layout.total floats */
     int64_t step;  /* optimizer steps taken */
+    int64_t moments_from; /* the step at which m and v were last zeroed: bias correction counts from it */
 } tp_adamw;
 
 tp_status tp_adamw_init(tp_adamw *opt, const tp_layout *L, tp_err *err);
 void tp_adamw_free(tp_adamw *opt);
+
+/* Zeroes m and v (layout.total floats each) as a fresh optimizer has them, keeping the step count
+ * (the learning-rate schedule's clock). */
+void tp_adamw_reset_moments(tp_adamw *opt, size_t total);
 
 /* L2 norm of all gradients (accumulated in double). */
 double tp_grad_norm(const float *grads, size_t n);

@@ -206,8 +206,9 @@ tp_status tp_node_outer_step(tp_node *n, const tp_window_gather *g, const int *i
     uint8_t *skipped = tp_calloc((size_t)L->n_tensors, 1, err);
     if (!skipped) return err->code;
     int n_skipped = 0;
-    tp_status st = tp_outer_step(n->model->params, L, peers, uids, count, (float)n->rc.proto.outer_lr, n->ws, skipped,
-                                 &n_skipped, err);
+    const tp_protocol *pr = &n->rc.proto;
+    tp_outer_opts o = {.lr = (float)pr->outer_lr, .mean_over_all = pr->mean_over_all, .clip = pr->clip};
+    tp_status st = tp_outer_step_opts(n->model->params, L, peers, uids, count, &o, n->ws, skipped, &n_skipped, err);
     for (int t = 0; !st && t < L->n_tensors; t++)
         if (skipped[t]) tp_node_log(n, "outer step: tensor %s left unchanged (non-finite aggregate)", L->tensors[t].name);
     free(skipped);

@@ -48,6 +48,7 @@ tp_status tp_miner_train_samples(tp_miner *m, const uint64_t *samples, int steps
     int B = tc->batch_size, T = n->rc.cfg.model.seq_len, s;
     size_t total = n->model->layout.total;
     memcpy(m->theta0, n->model->params, total * sizeof(float));
+    if (n->rc.proto.reset_inner_optimizer) tp_adamw_reset_moments(&m->opt, total);
     double t0 = tp_now(), sum = 0;
     tp_status st = TP_OK;
     for (s = 0; s < steps && step_fits(m, s, t0); s++) {
@@ -197,10 +198,11 @@ static tp_status record_window(tp_miner *m, int64_t window, int null_round, int 
                 "wait %.2f s, %d inner steps%s",
                 (long long)window, m->loss, tps, (unsigned long long)m->bytes_up, (unsigned long long)m->bytes_down,
                 applied, gather_of, m->train_s, comm, m->wait_s, m->steps_done, null_round ? " (null round)" : "");
-    json_t *rec = json_pack("{ss sI sI ss so sf sI sI si si si sf sf sf sf so? sb sb}", "role", "miner", "uid",
+    json_t *rec = json_pack("{ss sI sI ss so sf sf sI sI si si si sf sf sf sf so? sb sb}", "role", "miner", "uid",
                             (json_int_t)n->uid, "window", (json_int_t)window, "adversary",
                             m->hook ? m->hook->name : "none", "loss",
-                            isfinite(m->loss) ? json_real(m->loss) : json_null(), "tokens_per_s", tps, "bytes_up",
+                            isfinite(m->loss) ? json_real(m->loss) : json_null(), "tokens", m->tokens, "tokens_per_s",
+                            tps, "bytes_up",
                             (json_int_t)m->bytes_up, "bytes_down", (json_int_t)m->bytes_down, "gathered", applied,
                             "gather_of", gather_of, "inner_steps", m->steps_done, "train_s", m->train_s, "comm_s", comm,
                             "wait_s", m->wait_s,

@@ -12,6 +12,7 @@ void tp_protocol_default(tp_protocol *p) {
     snprintf(p->run_version, sizeof p->run_version, "1");
     p->inner_steps = 8;
     p->outer_lr = 1.0;
+    p->clip = 1;
     p->ef_beta = 0.95;
     p->eval_lr_factor = 0.2;
     p->eval_samples = 64;
@@ -74,6 +75,12 @@ static tp_status integer(json_t *v, const char *key, int *out, tp_err *err) {
     return TP_OK;
 }
 
+static tp_status boolean(json_t *v, const char *key, int *out, tp_err *err) {
+    if (!json_is_boolean(v)) return tp_fail(err, TP_ERR_CONFIG, "protocol.%s must be true or false", key);
+    *out = json_is_true(v);
+    return TP_OK;
+}
+
 static tp_status protocol_from_json(json_t *obj, tp_protocol *p, tp_err *err) {
     const char *key;
     json_t *v;
@@ -87,14 +94,16 @@ static tp_status protocol_from_json(json_t *obj, tp_protocol *p, tp_err *err) {
         }
 #define INT(f) else if (!strcmp(key, #f)) st = integer(v, key, &p->f, err);
 #define NUM(f) else if (!strcmp(key, #f)) st = num(v, key, &p->f, err);
+#define BOOL(f) else if (!strcmp(key, #f)) st = boolean(v, key, &p->f, err);
         if (0) st = TP_OK;
         INT(inner_steps) NUM(outer_lr) NUM(ef_beta) NUM(eval_lr_factor) INT(eval_samples) INT(uids_per_window)
         INT(put_window_blocks) NUM(gather_timeout_s) INT(null_rounds) INT(checkpoint_frequency)
         INT(retention_windows) INT(heldout_batches) INT(weights_every) NUM(gate_alpha) NUM(gate_horizon) INT(gather_peers)
-        INT(reserve_peers) INT(burn_uid) NUM(burn_rate)
+        INT(reserve_peers) INT(burn_uid) NUM(burn_rate) BOOL(mean_over_all) BOOL(clip) BOOL(reset_inner_optimizer)
         else return tp_fail(err, TP_ERR_CONFIG, "unknown key protocol.%s", key);
 #undef INT
 #undef NUM
+#undef BOOL
         if (st) return st;
     }
     return tp_protocol_check(p, err);
@@ -192,6 +201,11 @@ tp_status tp_run_config_save(const tp_run_config *rc, const char *path, tp_err *
         "checkpoint_frequency", p->checkpoint_frequency, "retention_windows", p->retention_windows, "heldout_batches",
         p->heldout_batches, "weights_every", p->weights_every, "gate_alpha", p->gate_alpha, "gate_horizon",
         p->gate_horizon, "gather_peers", p->gather_peers, "reserve_peers", p->reserve_peers, "burn_uid", p->burn_uid, "burn_rate", p->burn_rate);
+    if (proto) {
+        json_object_set_new(proto, "mean_over_all", json_boolean(p->mean_over_all));
+        json_object_set_new(proto, "clip", json_boolean(p->clip));
+        json_object_set_new(proto, "reset_inner_optimizer", json_boolean(p->reset_inner_optimizer));
+    }
     json_t *codec = json_pack("{si si si sf sb ss}", "chunk", c->target_chunk, "topk", c->topk, "bins", c->bins,
                               "range", (double)c->range, "dct", c->use_dct, "index_coding",
                               tp_index_coding_name(c->index_coding));

@@ -8,7 +8,7 @@
 #include "model/checkpoint.h"
 #include "neuron/validator_phases.h"
 
-#define JUDGED_EVALS 8 /* evaluations after which a miner is rated: a peer only with weight */
+#define JUDGED_EVALS 8 /* evaluations after which a miner is rated */
 #define MIN_GATHER 3   /* a shorter gather list is topped up, so training goes on */
 #define FIRST_LISTS 2  /* peer lists the leader publishes with the start window, before anyone is rated */
 #define CHECKPOINTS_KEPT 2
@@ -114,8 +114,11 @@ static void top_up(tp_validator *v, int64_t for_window, const int64_t *ranked, i
             for (int i = 0; i < nr; i++) listed |= ranked[i] == u;
             for (int i = 0; i < *nf; i++) listed |= fill[i] == u;
             double o = tp_rating_ordinal(v->m[u].rating);
+            /* Relative ratings put half of a field of equals at or below zero: an advantage shown
+             * more often than not also qualifies. */
+            int shown = o > 0 || v->m[u].binary_ma > 0;
             if (!listed && tp_validator_is_miner(v, u) && v->m[u].quarantine_until <= for_window &&
-                v->m[u].inactive == 0 && o > 0 && (best < 0 || o > tp_rating_ordinal(v->m[best].rating)))
+                v->m[u].inactive == 0 && shown && (best < 0 || o > tp_rating_ordinal(v->m[best].rating)))
                 best = u;
         }
         if (best >= 0) fill[(*nf)++] = best;
@@ -130,9 +133,15 @@ static tp_status publish_peers(tp_validator *v, int64_t for_window, const double
         const tp_vminer *m = &v->m[u];
         if (!tp_validator_is_miner(v, u) || m->quarantine_until > for_window) continue;
         if (weights[u] > 0 && nr < TP_PEERS_MAX) ranked[nr++] = u;
-        else if (m->inactive == 0 && m->n_evals < JUDGED_EVALS && (m->n_evals == 0 || m->final > 0) &&
-                 nf < TP_PEERS_MAX)
-            fill[nf++] = u; /* not yet rated, and not rated non-positive so far */
+        /* Not paid: still a peer while not yet rated and not rated non-positive so far, or, once
+         * rated, while the paying gate is gathering evidence for it (its last update helped, so the
+         * evidence did not restart) and its standing is positive. The gate may take many windows to
+         * pay an honest miner, or never pay a lone one; leaving its updates out meanwhile wastes the
+         * tokens it trained on. Updates that do not help (noise, stale, free-riding) keep restarting
+         * the evidence and stay out. */
+        else if (m->inactive == 0 && nf < TP_PEERS_MAX &&
+                 (m->n_evals < JUDGED_EVALS ? m->n_evals == 0 || m->final > 0 : m->evidence > 0 && m->final > 0))
+            fill[nf++] = u;
     }
     tp_sort_stable(ranked, (size_t)nr, sizeof *ranked, by_weight, (void *)weights);
     top_up(v, for_window, ranked, nr, fill, &nf);

@@ -573,6 +573,69 @@ Test(codec_aggregate, model_outer_step_uid_order) {
     tp_layout_free(&L);
 }
 
+/* The outer step's alternatives (tp_outer_opts) against a dense reference built from each peer's
+ * decompression and its mask of sent coordinates (the same message with every value 1): the mean
+ * over all peers divides by P, the default by the senders; without clipping every factor is 1. */
+Test(codec_aggregate, outer_step_options_match_a_dense_reference) {
+    tp_config c = tiny_config();
+    tp_layout L;
+    tp_err err;
+    cr_assert_eq(tp_layout_init(&c.model, &L, &err), TP_OK);
+    tp_codec_params p;
+    tp_codec_params_default(&p);
+    tp_codec_ws *ws = new_ws(0);
+    enum { P = 3 };
+    tp_update u[P];
+    const tp_update *peers[P];
+    uint32_t uids[P] = {4, 5, 6};
+    float *x = malloc(sizeof(float) * L.total);
+    for (int i = 0; i < P; i++) {
+        cr_assert_eq(tp_update_init_layout(&u[i], &L, &p, &err), TP_OK);
+        fill_normal(x, (int64_t)L.total, 70 + (uint64_t)i, 1.0f + (float)i); /* unequal norms: clipping bites */
+        cr_assert_eq(tp_compress_model(x, &L, ws, &u[i], &err), TP_OK);
+        peers[i] = &u[i];
+    }
+    float *theta0 = malloc(sizeof(float) * L.total), *theta = malloc(sizeof(float) * L.total);
+    fill_normal(theta0, (int64_t)L.total, 9, 0.02f);
+    for (int mode = 0; mode < 4; mode++) {
+        tp_outer_opts o = {.lr = 0.8f, .mean_over_all = mode & 1, .clip = !(mode & 2)};
+        memcpy(theta, theta0, sizeof(float) * L.total);
+        cr_assert_eq(tp_outer_step_opts(theta, &L, peers, uids, P, &o, ws, NULL, NULL, &err), TP_OK, "%s", err.msg);
+        for (int t = 0; t < L.n_tensors; t++) {
+            size_t n = L.tensors[t].count, off = L.tensors[t].offset;
+            double *sum = calloc(n, sizeof(double)), *cnt = calloc(n, sizeof(double));
+            float *v = malloc(sizeof(float) * n), clip[P];
+            const tp_sparse *ts[P] = {&u[0].t[t], &u[1].t[t], &u[2].t[t]};
+            int nf;
+            cr_assert_eq(tp_aggregate_clip(ts, P, p.bins, clip, &nf, &err), TP_OK);
+            for (int i = 0; i < P; i++) {
+                tp_sparse ones = *ts[i];
+                ones.shift = 0;
+                for (int b = 0; b < TP_CODEC_MAX_BINS; b++) ones.lookup[b] = 1.0f;
+                cr_assert_eq(tp_decompress_tensor(&ones, &p, ws, v, &err), TP_OK);
+                for (size_t j = 0; j < n; j++) cnt[j] += v[j];
+                cr_assert_eq(tp_decompress_tensor(ts[i], &p, ws, v, &err), TP_OK);
+                for (size_t j = 0; j < n; j++) sum[j] += (double)v[j] * (o.clip ? clip[i] : 1.0f);
+            }
+            for (size_t j = 0; j < n; j++) {
+                double a = cnt[j] == 0 ? 0 : sum[j] / (o.mean_over_all ? P : cnt[j]);
+                double want = theta0[off + j] - 0.8 * a;
+                cr_assert(fabs(theta[off + j] - want) <= 1e-5 * (1 + fabs(want)), "mode %d, %s[%zu]: %g, want %g", mode,
+                          L.tensors[t].name, j, (double)theta[off + j], want);
+            }
+            free(sum);
+            free(cnt);
+            free(v);
+        }
+    }
+    free(theta0);
+    free(theta);
+    free(x);
+    for (int i = 0; i < P; i++) tp_update_free(&u[i]);
+    tp_codec_ws_free(ws);
+    tp_layout_free(&L);
+}
+
 static void same_update(const tp_update *a, const tp_update *b, int bins) {
     cr_assert_eq(a->n, b->n);
     cr_assert_eq(a->nnz, b->nnz);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cli/cli_test_util.h"
 #include "core/fileio.h"
 #include "localnet_test_util.h"
 
@@ -31,9 +32,48 @@ static char *read_log(const char *dir, const char *name) {
  * evaluations give an honest miner only about 1 nat of evidence each in its middle windows. */
 #define PAID_WINDOWS 24
 
+/* What the run trained on and what centralized training on as many tokens gives (--baseline): the
+ * tokens add up per window, the baseline ran at the honest miners' global batch on them, and the one
+ * evaluator (`templar eval`) agrees with the leader's held-out loss on the network's final model. */
+static void check_tokens_and_baseline(const char *dir, json_t *r, int miners) {
+    const double per_window = miners * 8.0 /* inner steps */ * 8 /* batch */ * 64 /* seq_len */;
+    json_t *ws = json_object_get(r, "windows");
+    double prev = 0;
+    for (size_t i = 0; i < json_array_size(ws); i++) {
+        double t = ln_num(json_array_get(ws, i), "tokens");
+        cr_assert_eq(t - prev, i == 0 ? 0 : per_window, "window %zu: %.0f tokens after %.0f", i, t, prev);
+        prev = t;
+    }
+    cr_assert_eq(ln_num(r, "tokens_trained"), prev);
+    json_t *b = json_object_get(r, "baseline");
+    cr_assert(json_is_object(b), "no baseline in the report");
+    cr_assert_eq(ln_num(b, "batch"), miners * 8);
+    cr_assert_eq(ln_num(b, "tokens"), prev);
+    cr_assert_eq(ln_num(b, "steps"), prev / (miners * 8 * 64));
+    double base = ln_num(b, "heldout_loss"), net = last_loss(r);
+    cr_assert(base > 0 && base < net + 1.0, "baseline held-out loss %g against the network's %g", base, net);
+    char path[4400], *out;
+    uint8_t *md;
+    size_t len;
+    tp_err err;
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    cr_assert_eq(tp_read_file(path, 1 << 20, &md, &len, &err), TP_OK, "%s", err.msg);
+    cr_assert(strstr((char *)md, "| centralized baseline | held-out loss"), "report.md lacks the baseline");
+    free(md);
+    json_t *node = ln_load_json(dir, "state/validator-0/node.json"), *rc = ln_load_json(dir, "run.json");
+    cr_assert_eq(cli_run(&out, "eval --model %s/state/validator-0/node-%lld --data %s --samples 16", dir,
+                         (long long)ln_num(node, "window"), json_string_value(json_object_get(rc, "data"))),
+                 0, "%s", out);
+    cr_assert(fabs(strtod(out, NULL) - net) < 1e-4, "templar eval %s, the leader measured %.6f", out, net);
+    free(out);
+    json_decref(node);
+    json_decref(rc);
+}
+
 Test(scenarios, a_honest_network_trains_in_sync, .timeout = LN_TIME_LIMIT(600)) {
     char dir[4200];
-    json_t *r = ln_run(dir, sizeof dir, NULL, "--miners 4 --validators 1 --windows 24");
+    json_t *r = ln_run(dir, sizeof dir, NULL, "--miners 4 --validators 1 --windows 24 --baseline");
+    check_tokens_and_baseline(dir, r, 4);
     json_t *ws = json_object_get(r, "windows");
     cr_assert_eq(json_array_size(ws), PAID_WINDOWS);
     double first = ln_num(json_array_get(ws, 0), "heldout_loss"), last = last_loss(r);
@@ -49,6 +89,21 @@ Test(scenarios, a_honest_network_trains_in_sync, .timeout = LN_TIME_LIMIT(600)) 
         cr_assert_str_eq(ln_role(r, k), "honest");
         cr_assert(ln_num(fw, k) > 0, "honest uid %d ends with weight %g", u, ln_num(fw, k));
     }
+    json_decref(r);
+}
+
+/* An honest miner the paying gate has not paid stays a peer: its update is applied in every window.
+ * A lone miner is never paid (its rating is relative to nobody), and before peers were chosen by
+ * standing rather than by weight the network stopped training once it was rated (window 4 on). */
+Test(scenarios, a_lone_honest_miner_keeps_training_the_model, .timeout = LN_TIME_LIMIT(300)) {
+    char dir[4200];
+    json_t *r = ln_run(dir, sizeof dir, NULL, "--miners 1 --validators 1 --windows 16");
+    json_t *ws = json_object_get(r, "windows");
+    cr_assert_eq(json_array_size(ws), 16);
+    for (size_t i = 1; i < 16; i++)
+        cr_assert_eq(ln_num(json_array_get(ws, i), "gather_success"), 1.0, "window %zu: the update was not applied", i);
+    double first = ln_num(json_array_get(ws, 0), "heldout_loss"), last = last_loss(r);
+    cr_assert(last < first - 0.5, "held-out loss %.4f -> %.4f", first, last);
     json_decref(r);
 }
 

@@ -200,6 +200,34 @@ Test(adamw, one_step_matches_the_formula) {
     tp_layout_free(&L);
 }
 
+/* A reset optimizer's next step is a fresh optimizer's first (bias correction counted from the
+ * reset), while its step count, the schedule's clock, goes on. */
+Test(adamw, reset_moments_acts_as_a_fresh_start) {
+    tp_config c = tiny();
+    tp_layout L;
+    tp_err err;
+    cr_assert_eq(tp_layout_init(&c.model, &L, &err), TP_OK);
+    tp_adamw used, fresh;
+    cr_assert_eq(tp_adamw_init(&used, &L, &err), TP_OK);
+    cr_assert_eq(tp_adamw_init(&fresh, &L, &err), TP_OK);
+    float *p = calloc(L.total, sizeof(float)), *q = calloc(L.total, sizeof(float)), *g = calloc(L.total, sizeof(float));
+    for (size_t i = 0; i < L.total; i++) g[i] = (float)((i % 7) - 3) * 0.01f;
+    for (int s = 0; s < 3; s++) tp_adamw_step(&used, &L, p, g, &c.train, 0.01);
+    for (size_t i = 0; i < L.total; i++) g[i] = (float)((i % 5) - 2) * 0.02f;
+    memcpy(q, p, sizeof(float) * L.total);
+    tp_adamw_reset_moments(&used, L.total);
+    tp_adamw_step(&used, &L, p, g, &c.train, 0.01);
+    tp_adamw_step(&fresh, &L, q, g, &c.train, 0.01);
+    cr_assert_eq(memcmp(p, q, sizeof(float) * L.total), 0);
+    cr_assert_eq(used.step, 4);
+    free(p);
+    free(q);
+    free(g);
+    tp_adamw_free(&used);
+    tp_adamw_free(&fresh);
+    tp_layout_free(&L);
+}
+
 Test(adamw, clipping_scales_to_the_max_norm) {
     float g[4] = {3, 4, 0, 0};
     double before = tp_clip_grads(g, 4, 1.0);
