@@ -189,21 +189,21 @@ static void make_fake_run(const char *dir) {
                "{\"role\":\"validator\",\"uid\":2,\"window\":7,\"start_window\":5,\"leader\":false,\"heldout_loss\":9.9,"
                "\"fingerprint\":" FC ",\"gather_success\":0.1,\"weights\":{\"0\":2,\"3\":1,\"4\":1}}\n");
     write_text(dir, "state/miner-0/metrics.jsonl",
-               "{\"role\":\"miner\",\"uid\":3,\"window\":4,\"adversary\":\"none\",\"loss\":5,\"tokens_per_s\":1,"
+               "{\"role\":\"miner\",\"uid\":3,\"window\":4,\"adversary\":\"none\",\"loss\":5,\"tokens\":9999,\"tokens_per_s\":1,"
                "\"bytes_up\":9999,\"bytes_down\":9999,\"train_s\":100,\"comm_s\":100,\"wait_s\":100,\"wall_s\":100,"
                "\"fingerprint\":null,\"catch_up\":true}\n"
-               "{\"role\":\"miner\",\"uid\":3,\"window\":5,\"adversary\":\"none\",\"loss\":5,\"bytes_up\":100,"
+               "{\"role\":\"miner\",\"uid\":3,\"window\":5,\"adversary\":\"none\",\"loss\":5,\"tokens\":1000,\"bytes_up\":100,"
                "\"bytes_down\":10,\"train_s\":1,\"comm_s\":0.5,\"wait_s\":0.25,\"wall_s\":2,\"fingerprint\":" FA
                ",\"catch_up\":false}\n"
-               "{\"role\":\"miner\",\"uid\":3,\"window\":6,\"adversary\":\"none\",\"loss\":4,\"bytes_up\":200,"
+               "{\"role\":\"miner\",\"uid\":3,\"window\":6,\"adversary\":\"none\",\"loss\":4,\"tokens\":2000,\"bytes_up\":200,"
                "\"bytes_down\":20,\"train_s\":1,\"comm_s\":0.5,\"wait_s\":0.25,\"wall_s\":2,\"fingerprint\":" FB
                ",\"catch_up\":false}\n"
-               "{\"role\":\"miner\",\"uid\":3,\"window\":7,\"adversary\":\"none\",\"loss\":3,\"bytes_up\":300,"
+               "{\"role\":\"miner\",\"uid\":3,\"window\":7,\"adversary\":\"none\",\"loss\":3,\"tokens\":3000,\"bytes_up\":300,"
                "\"bytes_down\":30,\"train_s\":1,\"comm_s\":0.5,\"wait_s\":0.25,\"wall_s\":2,\"fingerprint\":" FC
                ",\"catch_up\":false}\n");
     write_text(dir, "state/miner-1/metrics.jsonl",
                "not json at all\n"
-               "{\"role\":\"miner\",\"uid\":4,\"window\":5,\"adversary\":\"noise\",\"bytes_up\":1,\"bytes_down\":1,"
+               "{\"role\":\"miner\",\"uid\":4,\"window\":5,\"adversary\":\"noise\",\"tokens\":777,\"bytes_up\":1,\"bytes_down\":1,"
                "\"train_s\":1,\"comm_s\":1,\"wait_s\":1,\"wall_s\":4,\"fingerprint\":" FD ",\"catch_up\":false}\n"
                "{\"role\":\"miner\",\"uid\":4,\"window\":6,\"adversary\":\"noise\",\"bytes_up\":1,\"bytes_down\":1,"
                "\"train_s\":1,\"comm_s\":1,\"wait_s\":1,\"wall_s\":4,\"fingerprint\":null,\"catch_up\":false}\n");
@@ -365,6 +365,7 @@ Test(localnet, report_from_fake_metrics) {
     NEAR(jget(r, "timings.3.train_s"), 1);
     NEAR(jget(r, "timings.3.comm_s"), 0.5);
     NEAR(jget(r, "timings.3.wait_s"), 0.25);
+    NEAR(jget(r, "tokens_trained"), 6000);
     json_decref(r);
 
     snprintf(path, sizeof path, "%s/report.md", dir);
@@ -372,7 +373,9 @@ Test(localnet, report_from_fake_metrics) {
     size_t len;
     tp_err err;
     cr_assert_eq(tp_read_file(path, 1 << 20, &md, &len, &err), TP_OK, "%s", err.msg);
-    cr_expect(strstr((char *)md, "| 6 | 3.5000 | 50% |"), "%s", md);
+    /* Tokens: the honest miner's live windows only (not its catch-up, not the noise miner's). */
+    cr_expect(strstr((char *)md, "| 6 | 3000 | 3.5000 | 50% |"), "%s", md);
+    cr_expect(strstr((char *)md, "| tokens | 6000 trained on by the honest miners |"), "%s", md);
     cr_expect(strstr((char *)md, "| 4 | miner-1 | noise |"), "%s", md);
     cr_expect(strstr((char *)md, "kill:miner-1@1:2"), "%s", md);
     free(md);
