@@ -58,7 +58,7 @@ log() { echo "[parity $(date +%T)] $*"; }
 # The run config: the miners' inner optimizer is the baselines' optimizer (constant LR after warm-up).
 batch=8
 [ $((samples % batch)) = 0 ] || { echo "bench/parity.sh: --samples must be a multiple of $batch" >&2; exit 2; }
-train_json="\"batch_size\": $batch, \"eta_min_factor\": 1.0, \"seed\": $seed $train"
+train_json="\"batch_size\": $batch, \"eta_min_factor\": 1.0, \"eval_batches\": 1, \"seed\": $seed $train"
 cat > "$out/run.json" <<JSON
 {"base": "$config", "data": "$data", "train": {$train_json}, "codec": {$codec},
  "protocol": {"inner_steps": $steps, "heldout_batches": $((samples / batch)), "eval_samples": 8 $protocol}}
