@@ -23,6 +23,8 @@ ablations=(
   "all|the mean over all gathered peers (SparseLoCo's 1/R) instead of over the senders|--protocol '\"mean_over_all\": true'"
   "noclip|no median-norm clipping|--protocol '\"clip\": false'"
   "reset|miners reset AdamW's moments every window (not carried across windows)|--protocol '\"reset_inner_optimizer\": true'"
+  "mom09|outer Nesterov momentum 0.9 at outer LR 0.7 (DiLoCo's outer optimizer)|--protocol '\"outer_momentum\": 0.9, \"outer_lr\": 0.7'"
+  "mom05|outer Nesterov momentum 0.5|--protocol '\"outer_momentum\": 0.5'"
   "olr06|outer learning rate 0.6 (the reference's)|--protocol '\"outer_lr\": 0.6'"
   "olr2|outer learning rate 2|--protocol '\"outer_lr\": 2.0'"
   "h4|4 inner steps x 24 windows|--inner-steps 4 --windows 24"

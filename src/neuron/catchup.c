@@ -96,16 +96,17 @@ static tp_status fetch_checkpoint(tp_node *n, int64_t win, tp_err *err) {
     tp_status st = tp_mkdirs(dir, err);
     if (st || (st = tp_node_peer_store(n, n->leader, &s, err))) return st;
     if (!s) return tp_fail(err, TP_ERR_IO, "the leader has no bucket");
-    static const char *const files[] = {"model.safetensors", "config.json"};
+    static const char *const files[] = {"model.safetensors", "config.json", TP_OUTER_MOMENTUM_FILE};
     size_t max = n->model->layout.total * sizeof(float) + CHECKPOINT_OVERHEAD_BYTES;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < (n->outer_m ? 3 : 2); i++) {
         char obj[TP_KEY_MAX], path[1400];
         tp_node_key(n, TP_KEY_CHECKPOINT, win, 0, files[i], obj, sizeof obj);
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         tp_fetch why;
         if ((st = tp_store_get_file(s, obj, max, path, NULL, &why, err))) return tp_wrap(err, "checkpoint %s", obj);
     }
-    if ((st = tp_checkpoint_load_weights(dir, n->model, err))) return tp_wrap(err, "the leader's checkpoint");
+    if ((st = tp_checkpoint_load_weights(dir, n->model, err)) || (st = tp_node_load_outer_momentum(n, dir, err)))
+        return tp_wrap(err, "the leader's checkpoint");
     tp_node_log(n, "loaded the leader's checkpoint of window %lld", (long long)win);
     return TP_OK;
 }

@@ -193,6 +193,21 @@ int tp_node_select_applied(const tp_node *n, const tp_peer_list *pl, const tp_wi
     return count;
 }
 
+/* Outer SGD with momentum (torch.optim.SGD semantics, as DiLoCo's outer optimizer): m ← μ·m + a;
+ * θ ← θ − lr·(a + μ·m) with Nesterov, else θ − lr·m. One statement per rounding, so that no
+ * compiler fuses them and every node rounds alike. */
+static void momentum_step(float *theta, float *m, const float *neg_agg, size_t n, float lr, float mu, int nesterov) {
+    for (size_t i = 0; i < n; i++) {
+        float a = -neg_agg[i];
+        float decayed = mu * m[i];
+        m[i] = decayed + a;
+        float ahead = mu * m[i];
+        float dir = nesterov ? a + ahead : m[i];
+        float step = lr * dir;
+        theta[i] = theta[i] - step;
+    }
+}
+
 tp_status tp_node_outer_step(tp_node *n, const tp_window_gather *g, const int *idx, int count, tp_err *err) {
     if (count == 0) return TP_OK;
     const tp_update *peers[TP_AGG_MAX_PEERS];
@@ -208,7 +223,17 @@ tp_status tp_node_outer_step(tp_node *n, const tp_window_gather *g, const int *i
     int n_skipped = 0;
     const tp_protocol *pr = &n->rc.proto;
     tp_outer_opts o = {.lr = (float)pr->outer_lr, .mean_over_all = pr->mean_over_all, .clip = pr->clip};
-    tp_status st = tp_outer_step_opts(n->model->params, L, peers, uids, count, &o, n->ws, skipped, &n_skipped, err);
+    tp_status st;
+    if (n->outer_m) {
+        /* The aggregate alone first: θ = 0 stepped at lr 1 leaves −aggregate. */
+        float *neg_agg = n->outer_m + L->total;
+        memset(neg_agg, 0, sizeof(float) * L->total);
+        o.lr = 1.0f;
+        if (!(st = tp_outer_step_opts(neg_agg, L, peers, uids, count, &o, n->ws, skipped, &n_skipped, err)))
+            momentum_step(n->model->params, n->outer_m, neg_agg, L->total, (float)pr->outer_lr,
+                          (float)pr->outer_momentum, pr->outer_nesterov);
+    } else
+        st = tp_outer_step_opts(n->model->params, L, peers, uids, count, &o, n->ws, skipped, &n_skipped, err);
     for (int t = 0; !st && t < L->n_tensors; t++)
         if (skipped[t]) tp_node_log(n, "outer step: tensor %s left unchanged (non-finite aggregate)", L->tensors[t].name);
     free(skipped);

@@ -52,7 +52,8 @@ int tp_node_select_applied(const tp_node *n, const tp_peer_list *pl, const tp_wi
 /* The number of updates the peer list asks to apply: min(gather peers listed, gather_peers). */
 int tp_node_gather_of(const tp_node *n, const tp_peer_list *pl);
 
-/* θ ← θ − outer_lr · aggregate of the selected updates. */
+/* θ ← θ − outer_lr · aggregate of the selected updates, or with protocol.outer_momentum through
+ * the node's outer momentum (n->outer_m). */
 tp_status tp_node_outer_step(tp_node *n, const tp_window_gather *g, const int *idx, int count, tp_err *err);
 
 /* Computes the fingerprint of θ after window W into *fp (free it with tp_fingerprint_free, whatever

@@ -97,6 +97,9 @@ static tp_status open_model(tp_node *n, int with_grads, int batch, tp_err *err) 
     if ((st = tp_codec_ws_new(omp_get_max_threads(), &n->ws, err)) ||
         (st = tp_codec_ws_reserve_layout(n->ws, &n->model->layout, &n->rc.codec, err)))
         return st;
+    if (n->rc.proto.outer_momentum > 0 &&
+        !(n->outer_m = tp_alloc_aligned(2 * n->model->layout.total * sizeof(float), err)))
+        return err->code;
     return tp_wire_max_bytes(mc, &n->rc.codec, &n->max_payload, err);
 }
 
@@ -124,6 +127,7 @@ void tp_node_close(tp_node *n) {
     free(n->peer_stores);
     tp_metagraph_free(&n->mg);
     tp_codec_ws_free(n->ws);
+    free(n->outer_m);
     tp_llama_free(n->model);
     tp_shards_close(n->shards);
     tp_store_close(n->store);

@@ -44,6 +44,10 @@ typedef struct {
     int eot;
     tp_llama *model;
     tp_codec_ws *ws;
+    /* protocol.outer_momentum > 0: the outer momentum, which every node holds alike (saved with its
+     * state and in the leader's checkpoints), then scratch for one aggregate; one allocation of
+     * 2 x layout.total floats. NULL otherwise. */
+    float *outer_m;
     size_t max_payload;
     int64_t start_window;       /* -1 until known */
     tp_metagraph mg;            /* refreshed by tp_node_refresh */
@@ -118,6 +122,13 @@ tp_status tp_node_save_state(tp_node *n, int64_t window, const tp_adamw *opt, co
 /* Loads the state of window *window (−1: the latest saved); *window = −1 when there is none. The
  * latest two are kept. */
 tp_status tp_node_load_state(tp_node *n, int64_t *window, tp_adamw *opt, float *ef, tp_err *err);
+
+/* With protocol.outer_momentum: the node's outer momentum as DIR/TP_OUTER_MOMENTUM_FILE (written
+ * atomically), or read from it (a missing file is an error: the run config says there is one). No-ops
+ * without. */
+#define TP_OUTER_MOMENTUM_FILE "outer_momentum.safetensors"
+tp_status tp_node_save_outer_momentum(const tp_node *n, const char *dir, tp_err *err);
+tp_status tp_node_load_outer_momentum(tp_node *n, const char *dir, tp_err *err);
 /* Deletes the node's own objects of windows older than W − retention. Failures are only logged (and
  * end the pass: the next window's pass covers what this one left). */
 void tp_node_retention(tp_node *n, int64_t window);

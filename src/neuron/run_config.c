@@ -13,6 +13,7 @@ void tp_protocol_default(tp_protocol *p) {
     p->inner_steps = 8;
     p->outer_lr = 1.0;
     p->clip = 1;
+    p->outer_nesterov = 1;
     p->ef_beta = 0.95;
     p->eval_lr_factor = 0.2;
     p->eval_samples = 64;
@@ -41,6 +42,7 @@ tp_status tp_protocol_check(const tp_protocol *p, tp_err *err) {
     RANGE(inner_steps, 1, 1000000)
     RANGE(outer_lr, 1e-6, 1e3)
     RANGE(ef_beta, 0, 1)
+    RANGE(outer_momentum, 0, 0.999)
     RANGE(eval_lr_factor, 1e-6, 1e3)
     RANGE(eval_samples, 1, 100000)
     RANGE(uids_per_window, 1, 1024)
@@ -100,6 +102,7 @@ static tp_status protocol_from_json(json_t *obj, tp_protocol *p, tp_err *err) {
         INT(put_window_blocks) NUM(gather_timeout_s) INT(null_rounds) INT(checkpoint_frequency)
         INT(retention_windows) INT(heldout_batches) INT(weights_every) NUM(gate_alpha) NUM(gate_horizon) INT(gather_peers)
         INT(reserve_peers) INT(burn_uid) NUM(burn_rate) BOOL(mean_over_all) BOOL(clip) BOOL(reset_inner_optimizer)
+        NUM(outer_momentum) BOOL(outer_nesterov)
         else return tp_fail(err, TP_ERR_CONFIG, "unknown key protocol.%s", key);
 #undef INT
 #undef NUM
@@ -205,6 +208,8 @@ tp_status tp_run_config_save(const tp_run_config *rc, const char *path, tp_err *
         json_object_set_new(proto, "mean_over_all", json_boolean(p->mean_over_all));
         json_object_set_new(proto, "clip", json_boolean(p->clip));
         json_object_set_new(proto, "reset_inner_optimizer", json_boolean(p->reset_inner_optimizer));
+        json_object_set_new(proto, "outer_momentum", json_real(p->outer_momentum));
+        json_object_set_new(proto, "outer_nesterov", json_boolean(p->outer_nesterov));
     }
     json_t *codec = json_pack("{si si si sf sb ss}", "chunk", c->target_chunk, "topk", c->topk, "bins", c->bins,
                               "range", (double)c->range, "dct", c->use_dct, "index_coding",

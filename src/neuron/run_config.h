@@ -25,6 +25,8 @@ typedef struct {
     int mean_over_all;        /* each coordinate's sum over all gathered peers (SparseLoCo's 1/R), not over
                                  the peers that sent it; 0 */
     int clip;                 /* median-norm clipping of the peers' updates; 1 */
+    double outer_momentum;    /* outer SGD momentum on the aggregate (DiLoCo's 0.9); 0: none */
+    int outer_nesterov;       /* Nesterov's form of that momentum (as DiLoCo); 1 */
     int reset_inner_optimizer;/* miners start each window's AdamW moments from zero (the LR schedule goes on); 0 */
     double ef_beta;           /* error-feedback decay, 0.95 */
     double eval_lr_factor;    /* Gauntlet step = outer_lr × this; 0.2 */

@@ -25,6 +25,7 @@ tp_status tp_node_save_state(tp_node *n, int64_t window, const tp_adamw *opt, co
     state_dir_of(n, window, dir, sizeof dir);
     snprintf(index, sizeof index, "%s/node.json", n->state_dir);
     tp_status st = tp_checkpoint_save(dir, n->model, opt, ef, NULL, NULL, 0, err);
+    if (!st) st = tp_node_save_outer_momentum(n, dir, err);
     if (st) return st;
     char text[64];
     snprintf(text, sizeof text, "{\"window\": %lld}\n", (long long)window);
@@ -64,9 +65,29 @@ tp_status tp_node_load_state(tp_node *n, int64_t *window, tp_adamw *opt, float *
     st = tp_checkpoint_load_weights(dir, n->model, err);
     if (!st && opt) st = tp_checkpoint_load_optimizer(dir, &n->model->layout, opt, NULL, err);
     if (!st && ef) st = tp_checkpoint_load_error_feedback(dir, &n->model->layout, ef, err);
+    if (!st) st = tp_node_load_outer_momentum(n, dir, err);
     if (st) return tp_wrap(err, "local state %s", dir);
     *window = win;
     return TP_OK;
+}
+
+#define OUTER_MOMENTUM_PREFIX "outer_m."
+
+tp_status tp_node_save_outer_momentum(const tp_node *n, const char *dir, tp_err *err) {
+    if (!n->outer_m) return TP_OK;
+    char path[1300];
+    snprintf(path, sizeof path, "%s/" TP_OUTER_MOMENTUM_FILE, dir);
+    return tp_checkpoint_write_tensors(path, &n->model->layout, n->outer_m, OUTER_MOMENTUM_PREFIX, NULL, 0.0f, err);
+}
+
+tp_status tp_node_load_outer_momentum(tp_node *n, const char *dir, tp_err *err) {
+    if (!n->outer_m) return TP_OK;
+    char path[1300];
+    snprintf(path, sizeof path, "%s/" TP_OUTER_MOMENTUM_FILE, dir);
+    if (!tp_path_exists(path))
+        return tp_fail(err, TP_ERR_FORMAT, "%s is missing: the run config has protocol.outer_momentum, this state has none",
+                       path);
+    return tp_checkpoint_read_tensors(path, &n->model->layout, OUTER_MOMENTUM_PREFIX, n->outer_m, err);
 }
 
 void tp_node_retention(tp_node *n, int64_t window) {

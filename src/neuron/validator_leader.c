@@ -76,11 +76,13 @@ static tp_status publish_aggregator(tp_validator *v, int64_t window, const tp_vw
 
 static tp_status publish_checkpoint(tp_validator *v, int64_t window, tp_err *err) {
     tp_node *n = v->n;
-    static const char *const files[] = {"model.safetensors", "config.json"};
+    static const char *const files[] = {"model.safetensors", "config.json", TP_OUTER_MOMENTUM_FILE};
+    const int n_files = n->outer_m ? 3 : 2;
     char dir[1200], key[TP_KEY_MAX], path[1400], js[64];
     snprintf(dir, sizeof dir, "%s/publish-checkpoint", n->state_dir);
     tp_status st = tp_checkpoint_save(dir, n->model, NULL, NULL, NULL, NULL, 0, err);
-    for (int i = 0; !st && i < 2; i++) {
+    if (!st) st = tp_node_save_outer_momentum(n, dir, err);
+    for (int i = 0; !st && i < n_files; i++) {
         tp_node_key(n, TP_KEY_CHECKPOINT, window, 0, files[i], key, sizeof key);
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         st = tp_store_put_file(n->store, key, path, err);
@@ -89,7 +91,7 @@ static tp_status publish_checkpoint(tp_validator *v, int64_t window, tp_err *err
     snprintf(js, sizeof js, "{\"window\":%lld}", (long long)window);
     if (st || (st = tp_node_put_text(n, key, js, err))) return st;
     int64_t old = window - CHECKPOINTS_KEPT * n->rc.proto.checkpoint_frequency;
-    for (int i = 0; old >= 0 && i < 2; i++) {
+    for (int i = 0; old >= 0 && i < n_files; i++) {
         tp_node_key(n, TP_KEY_CHECKPOINT, old, 0, files[i], key, sizeof key);
         tp_err e;
         if (tp_store_delete(n->store, key, &e)) tp_node_log(n, "removing an old checkpoint: %s", e.msg);

@@ -212,6 +212,38 @@ Test(scenarios, c_killed_nodes_recover, .timeout = LN_TIME_LIMIT(600)) {
     json_decref(r);
 }
 
+/* DiLoCo's outer momentum (protocol.outer_momentum, off by default) is state every node must hold
+ * alike: a killed miner restarts from its saved state, a killed validator from its own, and every
+ * honest node holds the same model in every window after. */
+Test(scenarios, c_outer_momentum_survives_restarts, .timeout = LN_TIME_LIMIT(600)) {
+    char dir[4200], cfg[4400], *out;
+    json_t *warm = ln_run(dir, sizeof dir, NULL, "--miners 1 --validators 1 --windows 1"); /* prepares the data */
+    json_t *rc = ln_load_json(dir, "run.json");
+    snprintf(cfg, sizeof cfg, "%s/momentum.json", dir);
+    FILE *f = fopen(cfg, "w");
+    cr_assert(f);
+    fprintf(f, "{\"base\": \"tiny\", \"data\": \"%s\", \"protocol\": {\"outer_momentum\": 0.9, \"outer_lr\": 0.7}}",
+            json_string_value(json_object_get(rc, "data")));
+    fclose(f);
+    json_decref(rc);
+    json_decref(warm);
+    cr_assert_eq(cli_run(&out, "localnet --config %s --seed 1 --out %s/m --miners 3 --validators 2 --windows 10 "
+                         "--fault kill:miner-1@3:5 --fault kill:validator-1@4:6",
+                         cfg, dir),
+                 0, "%s", out);
+    free(out);
+    snprintf(cfg, sizeof cfg, "%s/m", dir);
+    json_t *r = ln_load_report(cfg);
+    json_t *ws = json_object_get(r, "windows");
+    for (size_t i = 5; i < 10; i++) ln_assert_window_in_sync(r, i, NULL);
+    for (size_t i = 0; i < 10; i++) ln_assert_window_in_sync(r, i, "4");
+    char *log = read_log(cfg, "validator-1");
+    cr_assert(strstr(log, "resuming after window"), "validator-1 did not resume from its saved state");
+    free(log);
+    cr_assert(last_loss(r) < ln_num(json_array_get(ws, 0), "heldout_loss") - 0.3);
+    json_decref(r);
+}
+
 Test(scenarios, c_storage_outage, .timeout = LN_TIME_LIMIT(600)) {
     char dir[4200];
     json_t *r = ln_run(dir, sizeof dir, NULL, "--miners 3 --validators 1 --windows 8 --store s3 --fault s3-down@3:4");

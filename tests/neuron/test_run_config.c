@@ -34,9 +34,14 @@ Test(run_config, outer_step_and_optimizer_options) {
     cr_assert_eq(rc.proto.mean_over_all, 0);
     cr_assert_eq(rc.proto.clip, 1);
     cr_assert_eq(rc.proto.reset_inner_optimizer, 0);
-    cr_assert_eq(load("\"mean_over_all\": true, \"clip\": false, \"reset_inner_optimizer\": true, \"outer_lr\": 0.6", &rc,
-                      &err),
+    cr_assert_eq(rc.proto.outer_momentum, 0);
+    cr_assert_eq(rc.proto.outer_nesterov, 1);
+    cr_assert_eq(load("\"mean_over_all\": true, \"clip\": false, \"reset_inner_optimizer\": true, \"outer_lr\": 0.6,"
+                      " \"outer_momentum\": 0.9, \"outer_nesterov\": false",
+                      &rc, &err),
                  TP_OK, "%s", err.msg);
+    cr_assert_float_eq(rc.proto.outer_momentum, 0.9, 1e-12);
+    cr_assert_eq(rc.proto.outer_nesterov, 0);
     cr_assert_eq(rc.proto.mean_over_all, 1);
     cr_assert_eq(rc.proto.clip, 0);
     cr_assert_eq(rc.proto.reset_inner_optimizer, 1);
@@ -61,6 +66,8 @@ Test(run_config, bad_protocol_values_name_the_key) {
         {"\"mean_over_all\": \"yes\"", "protocol.mean_over_all must be true or false"},
         {"\"reset_inner_optimizer\": null", "protocol.reset_inner_optimizer must be true or false"},
         {"\"outer_lr\": 0", "protocol.outer_lr must be in"},
+        {"\"outer_momentum\": 1.0", "protocol.outer_momentum must be in"},
+        {"\"outer_nesterov\": 0", "protocol.outer_nesterov must be true or false"},
         {"\"ef_beta\": 1.5", "protocol.ef_beta must be in"},
         {"\"inner_steps\": 0", "protocol.inner_steps must be in"},
         {"\"frobnicate\": 1", "unknown key protocol.frobnicate"},
