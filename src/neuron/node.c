@@ -332,7 +332,10 @@ tp_status tp_node_start_window(tp_node *n, tp_err *err) {
         if (n->leader >= 0) {
             st = tp_node_get_index(n, n->leader, key, "start_window", &n->start_window, err);
             if (!st && n->start_window >= 0) return TP_OK;
-            if (st && !err->retryable) return tp_wrap(err, "reading the start window %s", tp_err_kind(err));
+            /* An unreadable object is read again: a store may show a reader an object that is still
+             * being written (s3rver: 0 bytes), and no node can start without the leader's word. */
+            if (st && !err->retryable && err->code != TP_ERR_FORMAT)
+                return tp_wrap(err, "reading the start window %s", tp_err_kind(err));
             if (st) tp_node_log(n, "waiting for the start window: %s", err->msg);
         }
         if (!said) tp_node_log(n, "waiting for the leader to publish the start window");
