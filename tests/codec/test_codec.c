@@ -530,6 +530,19 @@ static tp_config tiny_config(void) {
     return c;
 }
 
+/* n messages of random models (seed + i, standard deviation 1 + i * sigma_step) over layout L. */
+static void model_updates(const tp_layout *L, const tp_codec_params *p, tp_codec_ws *ws, tp_update *u, int n,
+                          uint64_t seed, float sigma_step) {
+    float *x = malloc(sizeof(float) * L->total);
+    tp_err err;
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(tp_update_init_layout(&u[i], L, p, &err), TP_OK);
+        fill_normal(x, (int64_t)L->total, seed + (uint64_t)i, 1.0f + sigma_step * (float)i);
+        cr_assert_eq(tp_compress_model(x, L, ws, &u[i], &err), TP_OK);
+    }
+    free(x);
+}
+
 /* Model-level outer step: any uid order gives the same result; duplicates are refused; the
  * report names skipped tensors. */
 Test(codec_aggregate, model_outer_step_uid_order) {
@@ -541,12 +554,7 @@ Test(codec_aggregate, model_outer_step_uid_order) {
     tp_codec_params_default(&p);
     tp_codec_ws *ws = new_ws(0);
     tp_update u[3];
-    float *x = malloc(sizeof(float) * L.total);
-    for (int i = 0; i < 3; i++) {
-        cr_assert_eq(tp_update_init_layout(&u[i], &L, &p, &err), TP_OK);
-        fill_normal(x, (int64_t)L.total, 50 + (uint64_t)i, 1.0f);
-        cr_assert_eq(tp_compress_model(x, &L, ws, &u[i], &err), TP_OK);
-    }
+    model_updates(&L, &p, ws, u, 3, 50, 0.0f);
     float *a = malloc(sizeof(float) * L.total), *b = malloc(sizeof(float) * L.total);
     fill_normal(a, (int64_t)L.total, 9, 0.02f);
     memcpy(b, a, sizeof(float) * L.total);
@@ -567,7 +575,6 @@ Test(codec_aggregate, model_outer_step_uid_order) {
     free(skipped);
     free(a);
     free(b);
-    free(x);
     for (int i = 0; i < 3; i++) tp_update_free(&u[i]);
     tp_codec_ws_free(ws);
     tp_layout_free(&L);
@@ -588,13 +595,8 @@ Test(codec_aggregate, outer_step_options_match_a_dense_reference) {
     tp_update u[P];
     const tp_update *peers[P];
     uint32_t uids[P] = {4, 5, 6};
-    float *x = malloc(sizeof(float) * L.total);
-    for (int i = 0; i < P; i++) {
-        cr_assert_eq(tp_update_init_layout(&u[i], &L, &p, &err), TP_OK);
-        fill_normal(x, (int64_t)L.total, 70 + (uint64_t)i, 1.0f + (float)i); /* unequal norms: clipping bites */
-        cr_assert_eq(tp_compress_model(x, &L, ws, &u[i], &err), TP_OK);
-        peers[i] = &u[i];
-    }
+    model_updates(&L, &p, ws, u, P, 70, 1.0f); /* unequal norms: clipping bites */
+    for (int i = 0; i < P; i++) peers[i] = &u[i];
     float *theta0 = malloc(sizeof(float) * L.total), *theta = malloc(sizeof(float) * L.total);
     fill_normal(theta0, (int64_t)L.total, 9, 0.02f);
     for (int mode = 0; mode < 4; mode++) {
@@ -630,7 +632,6 @@ Test(codec_aggregate, outer_step_options_match_a_dense_reference) {
     }
     free(theta0);
     free(theta);
-    free(x);
     for (int i = 0; i < P; i++) tp_update_free(&u[i]);
     tp_codec_ws_free(ws);
     tp_layout_free(&L);
