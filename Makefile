@@ -13,7 +13,7 @@ CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -Isrc $(OPT) -
 LDLIBS   += $(shell $(PKGCONF) --libs $(PKGS) 2>/dev/null) -Wl,-rpath,$(BLAS_DIR) -lm -fopenmp
 BUILD    ?= build
 
-LAYERS   := core crypto model data codec substrate net neuron testbed localnet
+LAYERS   := core crypto model data export codec substrate net neuron testbed localnet
 LIB_SRC  := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/*/*.c)
