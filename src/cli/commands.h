@@ -8,6 +8,7 @@ int cmd_train(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_prep(int argc, char **argv);
 int cmd_wallet(int argc, char **argv);
