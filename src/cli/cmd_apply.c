@@ -12,6 +12,8 @@
 #include "codec/validate.h"
 #include "codec/workspace.h"
 #include "core/fileio.h"
+#include "export/hf_tokenizer.h"
+#include "export/model_dir.h"
 #include "model/checkpoint.h"
 
 static const char usage_text[] =
@@ -20,9 +22,26 @@ static const char usage_text[] =
     "Validates each update FILE against the model's config and the codec parameters, aggregates the\n"
     "valid ones (lower-median norm clip, per-coordinate mean, ascending uid order) and writes\n"
     "theta - outer_lr * aggregate to --out (atomically). Rejected files are named with the reason.\n"
-    "A tensor whose aggregate is not finite is left unchanged and reported.\n"
+    "A tensor whose aggregate is not finite is left unchanged and reported. The model's tokenizer goes\n"
+    "to --out too, with its Hugging Face files (as 'templar train' writes them).\n"
     "  --outer-lr X        outer learning rate (default 1.0)\n"
     "  --window W          require this window in every message\n" CODEC_OPTIONS_HELP;
+
+/* The model's tokenizer goes to the new model with its Hugging Face files; *n = 0 when it has none. */
+static tp_status tokenizer_files(const char *model_dir, const tp_model_config *cfg, tp_hf_checkpoint_files *f,
+                                 char *used, size_t used_size, int *n, tp_err *err) {
+    char own[4200], legacy[4200];
+    *n = 0;
+    tp_status st = tp_path_join(own, sizeof own, model_dir, TP_EXPORT_TOKENIZER_FILE, err);
+    if (!st) st = tp_path_join(legacy, sizeof legacy, model_dir, TP_EXPORT_LEGACY_TOKENIZER_FILE, err);
+    if (st || (!tp_path_exists(own) && !tp_path_exists(legacy))) return st;
+    tp_tokenizer *tok;
+    if ((st = tp_export_load_tokenizer(model_dir, NULL, &tok, used, used_size, err))) return st;
+    tp_tokenizer_free(tok);
+    if ((st = tp_hf_checkpoint_files_make(used, cfg, f, err))) return st;
+    *n = 1 + TP_HF_TOKENIZER_FILES;
+    return TP_OK;
+}
 
 int cmd_apply(int argc, char **argv) {
     static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"out", required_argument, 0, 'o'},
@@ -67,12 +86,16 @@ int cmd_apply(int argc, char **argv) {
     const tp_update **peers = calloc((size_t)n_files, sizeof *peers);
     uint32_t *uids = calloc((size_t)n_files, sizeof *uids);
     uint8_t *skipped = NULL;
-    int rc = 1, n_valid = 0, n_loaded = 0, n_skipped = 0;
+    tp_hf_checkpoint_files tok_files = {0};
+    char tok_path[4200];
+    int rc = 1, n_valid = 0, n_loaded = 0, n_skipped = 0, n_tok = 0;
     if (!pl || !peers || !uids) {
         tp_fail(&err, TP_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (tp_codec_params_check(&params, &err) || tp_checkpoint_load_model(model_dir, 1, 2, 0, &m, &err)) goto done;
+    if (tp_codec_params_check(&params, &err) || tp_checkpoint_load_model(model_dir, 1, 2, 0, &m, &err) ||
+        tokenizer_files(model_dir, &m->cfg, &tok_files, tok_path, sizeof tok_path, &n_tok, &err))
+        goto done;
     exp.model = &m->cfg;
     exp.params = &params;
     for (int i = 0; i < n_files; i++, n_loaded++) {
@@ -107,10 +130,7 @@ int cmd_apply(int argc, char **argv) {
         goto done;
     for (int i = 0; i < m->layout.n_tensors; i++)
         if (skipped[i]) printf("skipped %s: its aggregate is not finite\n", m->layout.tensors[i].name);
-    char tok[4200];
-    snprintf(tok, sizeof tok, "%s/tokenizer.json", model_dir);
-    tp_extra_file extra = {"tokenizer.json", tok};
-    if (tp_checkpoint_save(out, m, NULL, NULL, NULL, &extra, tp_path_exists(tok) ? 1 : 0, &err)) goto done;
+    if (tp_checkpoint_save(out, m, NULL, NULL, NULL, tok_files.extra, n_tok, &err)) goto done;
     printf("applied %d of %d updates (outer lr %g, %d tensors skipped) -> %s\n", n_valid, n_files, lr, n_skipped, out);
     rc = 0;
 done:
@@ -120,6 +140,7 @@ done:
     free(peers);
     free(uids);
     free(skipped);
+    tp_hf_checkpoint_files_free(&tok_files);
     tp_codec_ws_free(ws);
     tp_llama_free(m);
     return rc;

@@ -11,6 +11,7 @@
 #include "core/fileio.h"
 #include "core/rng.h"
 #include "data/tokenizer.h"
+#include "export/model_dir.h"
 #include "model/checkpoint.h"
 #include "model/llama.h"
 
@@ -19,7 +20,8 @@ static const char usage_text[] =
     "                        [--seed S] [--tokenizer FILE]\n"
     "\n"
     "Samples up to N tokens (default 100) after TEXT from the model in DIR and prints the text. The\n"
-    "tokenizer defaults to DIR/tokenizer.json. Sampling stops at the end-of-document token.\n"
+    "tokenizer defaults to DIR/templar_tokenizer.json (in checkpoints older than the Hugging Face files:\n"
+    "DIR/tokenizer.json). Sampling stops at the end-of-document token.\n"
     "  --temperature T  softmax temperature (default 0.8; 0 = greedy)\n"
     "  --top-k K        sample among the K most likely tokens (default 40; 0 = all)\n";
 
@@ -95,17 +97,16 @@ int cmd_generate(int argc, char **argv) {
 
     tp_err err = {0};
     char path[4200];
-    if (!tok_path) {
-        snprintf(path, sizeof path, "%s/tokenizer.json", model_dir);
-        tok_path = path;
-    }
     tp_tokenizer *tok = NULL;
     tp_llama *m = NULL;
     uint32_t *ids = NULL;
     int32_t *ctx = NULL;
     size_t n_prompt = 0;
     int rc = 1;
-    if (tp_checkpoint_load_model(model_dir, 1, 0, 0, &m, &err) || tp_tokenizer_load(tok_path, &tok, &err)) goto done;
+    if (tp_checkpoint_load_model(model_dir, 1, 0, 0, &m, &err) ||
+        tp_export_load_tokenizer(model_dir, tok_path, &tok, path, sizeof path, &err))
+        goto done;
+    tok_path = path;
     const tp_model_config cfg = m->cfg;
     if (tp_tokenizer_vocab_size(tok) != cfg.vocab_size) {
         tp_fail(&err, TP_ERR_CONFIG, "vocab_size %d of the model does not match the tokenizer %s (%d)", cfg.vocab_size,

@@ -1,5 +1,6 @@
 /* templar tokenizer: trains a byte-level BPE tokenizer on text files (documents separated by a line
- * holding the byte 0x1E, as for prep), and encodes or decodes text with one, for debugging. */
+ * holding the byte 0x1E, as for prep), encodes or decodes text with one, for debugging, and exports
+ * one as Hugging Face files. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include "core/progress.h"
 #include "data/docstream.h"
 #include "data/tokenizer.h"
+#include "export/hf_tokenizer.h"
+#include "export/model_dir.h"
 
 #define CMD "tokenizer"
 #define PIECE_BYTES ((size_t)1 << 20)
@@ -24,13 +27,18 @@ static const char usage_text[] =
     "usage: templar tokenizer train --vocab N --out TOKENIZER.json FILE...\n"
     "       templar tokenizer encode --tokenizer TOKENIZER.json [TEXT...]\n"
     "       templar tokenizer decode --tokenizer TOKENIZER.json [ID...]\n"
+    "       templar tokenizer export --hf --tokenizer TOKENIZER.json --out DIR [--seq-len N]\n"
     "\n"
     "train   learns N-257 byte-level BPE merges from FILEs (ids 0-255 are bytes, N-1 is the\n"
     "        end-of-document token) and writes the tokenizer JSON atomically. Documents inside a file\n"
     "        are separated by a line holding the single byte 0x1E; merges never cross documents.\n"
     "encode  prints the token ids of TEXT (the arguments joined by spaces), or of standard input.\n"
     "decode  writes the bytes of the ids (arguments, or whitespace-separated on standard input) to\n"
-    "        standard output; the end-of-document token is written as the separator \"\\n\\x1e\\n\".\n";
+    "        standard output; the end-of-document token is written as the separator \"\\n\\x1e\\n\".\n"
+    "export  writes the tokenizer for Hugging Face into DIR: tokenizer.json (the tokenizers format; the\n"
+    "        end-of-document token is \"<|endoftext|>\"), tokenizer_config.json, generation_config.json,\n"
+    "        and templar's own file beside them as templar_tokenizer.json, as in a checkpoint.\n"
+    "        --seq-len N is the model's context, written as model_max_length.\n";
 
 static int help(int argc, char **argv) {
     if (!cli_wants_help(argc, argv)) return 0;
@@ -255,6 +263,46 @@ static int cmd_decode(int argc, char **argv) {
     return st ? cli_fail(CMD, &err) : 0;
 }
 
+static int cmd_export_tok(int argc, char **argv) {
+    static const struct option opts[] = {{"hf", no_argument, 0, 'H'},
+                                         {"tokenizer", required_argument, 0, 't'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"seq-len", required_argument, 0, 's'},
+                                         {0, 0, 0, 0}};
+    const char *path = NULL, *out = NULL;
+    int64_t seq_len = 0;
+    int hf = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': hf = 1; break;
+        case 't': path = optarg; break;
+        case 'o': out = optarg; break;
+        case 's':
+            if (cli_parse_i64(CMD, "--seq-len", optarg, 1, INT32_MAX, &seq_len)) return 2;
+            break;
+        default: return cli_usage(CMD, "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage(CMD, "unexpected argument '%s'", argv[optind]);
+    if (!hf) return cli_usage(CMD, "export needs --hf (Hugging Face is the format it writes)");
+    if (!path || !out) return cli_usage(CMD, "export needs --tokenizer and --out");
+    tp_err err;
+    tp_tokenizer *tok;
+    if (tp_tokenizer_load(path, &tok, &err)) return cli_fail(CMD, &err);
+    char own[4200];
+    /* The Hugging Face files first: a tokenizer they cannot hold leaves DIR untouched. */
+    tp_status st = tp_hf_tokenizer_write(tok, (int)seq_len, out, &err);
+    if (!st) st = tp_path_join(own, sizeof own, out, TP_EXPORT_TOKENIZER_FILE, &err);
+    if (!st) st = tp_tokenizer_save(tok, own, &err);
+    if (!st)
+        printf("wrote %s/tokenizer.json, tokenizer_config.json and generation_config.json (Hugging Face; vocab %d, "
+               "end-of-document \"%s\" = %u) and %s\n",
+               out, tp_tokenizer_vocab_size(tok), TP_HF_EOT_TOKEN, tp_tokenizer_eot(tok), own);
+    tp_tokenizer_free(tok);
+    return st ? cli_fail(CMD, &err) : 0;
+}
+
 int cmd_tokenizer(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
@@ -264,5 +312,6 @@ int cmd_tokenizer(int argc, char **argv) {
     if (!strcmp(argv[1], "train")) return cmd_train_tok(argc - 1, argv + 1);
     if (!strcmp(argv[1], "encode")) return cmd_encode(argc - 1, argv + 1);
     if (!strcmp(argv[1], "decode")) return cmd_decode(argc - 1, argv + 1);
-    return cli_usage(CMD, "unknown subcommand '%s' (train, encode or decode)", argv[1]);
+    if (!strcmp(argv[1], "export")) return cmd_export_tok(argc - 1, argv + 1);
+    return cli_usage(CMD, "unknown subcommand '%s' (train, encode, decode or export)", argv[1]);
 }

@@ -17,6 +17,7 @@
 #include "core/fileio.h"
 #include "data/sampler.h"
 #include "data/shards.h"
+#include "export/hf_tokenizer.h"
 #include "model/checkpoint.h"
 #include "model/kernels.h"
 #include "model/train_step.h"
@@ -47,7 +48,9 @@ static const char usage_text[] =
     "and the run says when the machine was busy (\"machine_busy\" in --json).\n"
     "\n"
     "A checkpoint directory holds model.safetensors + config.json (loadable by Hugging Face\n"
-    "LlamaForCausalLM), optimizer.safetensors and tokenizer.json. It is replaced atomically.\n";
+    "LlamaForCausalLM), optimizer.safetensors and, when DIR has a tokenizer, templar_tokenizer.json (a\n"
+    "copy of it) with its Hugging Face files tokenizer.json, tokenizer_config.json and\n"
+    "generation_config.json. It is replaced atomically.\n";
 
 typedef struct {
     const char *config, *data, *out, *init, *resume;
@@ -64,6 +67,9 @@ typedef struct {
     int32_t *batch;
     uint64_t *picks;
     int eot;
+    char tok_path[4200]; /* the data directory's tokenizer */
+    tp_hf_checkpoint_files tok_files; /* written into every checkpoint */
+    int n_tok_files;
 } trainer;
 
 static int parse_args(int argc, char **argv, train_args *a) {
@@ -182,11 +188,8 @@ static tp_status heldout_loss(trainer *tr, double *out, tp_err *err) {
 }
 
 static tp_status save(trainer *tr, const train_args *a, tp_err *err) {
-    char tok[4200];
-    snprintf(tok, sizeof tok, "%s/tokenizer.json", a->data);
-    tp_extra_file extra = {"tokenizer.json", tok};
     json_t *tj = tp_train_config_to_json(&tr->cfg.train);
-    tp_status st = tp_checkpoint_save(a->out, tr->model, &tr->opt, NULL, tj, &extra, tp_path_exists(tok) ? 1 : 0, err);
+    tp_status st = tp_checkpoint_save(a->out, tr->model, &tr->opt, NULL, tj, tr->tok_files.extra, tr->n_tok_files, err);
     json_decref(tj);
     return st;
 }
@@ -195,6 +198,7 @@ static void trainer_free(trainer *tr) {
     tp_llama_free(tr->model);
     tp_adamw_free(&tr->opt);
     tp_shards_close(tr->data);
+    tp_hf_checkpoint_files_free(&tr->tok_files);
     free(tr->batch);
     free(tr->picks);
 }
@@ -211,6 +215,12 @@ static tp_status setup(trainer *tr, const train_args *a, tp_err *err) {
         return tp_fail(err, TP_ERR_CONFIG, "vocab_size %d of the model does not match the tokenizer of %s (%d)",
                        mc->vocab_size, a->data, tp_shards_vocab_size(tr->data));
     tr->eot = tp_shards_eot(tr->data);
+    /* Made once, before training: a tokenizer Hugging Face cannot hold fails now, not at the first checkpoint. */
+    if ((st = tp_path_join(tr->tok_path, sizeof tr->tok_path, a->data, "tokenizer.json", err))) return st;
+    if (tp_path_exists(tr->tok_path)) {
+        if ((st = tp_hf_checkpoint_files_make(tr->tok_path, mc, &tr->tok_files, err))) return st;
+        tr->n_tok_files = 1 + TP_HF_TOKENIZER_FILES;
+    }
     if (tp_shards_num_samples(tr->data, TP_SPLIT_TRAIN, T) < (uint64_t)B)
         return tp_fail(err, TP_ERR_ARG, "%s holds fewer than %d training samples of %d tokens", a->data, B, T);
     tr->batch = tp_malloc((size_t)B * T * sizeof *tr->batch, err);

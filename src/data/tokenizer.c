@@ -14,7 +14,7 @@
 
 /* ---------------------------------------------------------------- pre-tokenisation */
 
-enum { C_SPACE, C_LETTER, C_DIGIT, C_OTHER };
+enum { C_SPACE = TP_PRETOK_SPACE, C_LETTER = TP_PRETOK_LETTER, C_DIGIT = TP_PRETOK_DIGIT, C_OTHER = TP_PRETOK_OTHER };
 
 static inline int byte_class(uint8_t c) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80) return C_LETTER;
@@ -22,6 +22,8 @@ static inline int byte_class(uint8_t c) {
     if (c == ' ' || (c >= '\t' && c <= '\r')) return C_SPACE;
     return C_OTHER;
 }
+
+tp_pretok_class tp_pretok_byte_class(uint8_t c) { return (tp_pretok_class)byte_class(c); }
 
 size_t tp_pretok_chunk(const uint8_t *s, size_t len) {
     const size_t max = len < TP_PRETOK_MAX_CHUNK ? len : TP_PRETOK_MAX_CHUNK;
@@ -197,6 +199,10 @@ static tp_status get_int(json_t *root, const char *key, json_int_t lo, json_int_
 
 static tp_status parse_json(json_t *root, tp_tokenizer **out, tp_err *err) {
     if (!json_is_object(root)) return tp_fail(err, TP_ERR_FORMAT, "top level must be a JSON object");
+    /* Checkpoints carry both files; name the one templar reads rather than its unknown keys. */
+    if (!json_object_get(root, "format") && json_is_object(json_object_get(root, "model")))
+        return tp_fail(err, TP_ERR_FORMAT, "this is a Hugging Face tokenizer (tokenizers' tokenizer.json), not templar's"
+                       " format; templar reads its own file, which a model directory keeps as templar_tokenizer.json");
     static const char *const known[] = {"format", "version", "vocab_size", "eot_token", "merges"};
     const char *key;
     json_t *val;

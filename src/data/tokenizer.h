@@ -24,6 +24,11 @@
 
 /* ---- pre-tokenisation ---- */
 
+/* The byte classes the chunking runs on: letters are A-Z, a-z and every byte >= 0x80; space is ' '
+ * and \t..\r; digits 0-9; other is the rest of ASCII. */
+typedef enum { TP_PRETOK_SPACE, TP_PRETOK_LETTER, TP_PRETOK_DIGIT, TP_PRETOK_OTHER } tp_pretok_class;
+tp_pretok_class tp_pretok_byte_class(uint8_t c);
+
 /* Length (1..TP_PRETOK_MAX_CHUNK) of the chunk that starts at s[0], where s holds the rest of the
  * text (len >= 1 bytes). */
 size_t tp_pretok_chunk(const uint8_t *s, size_t len);
@@ -39,7 +44,8 @@ typedef struct tp_tokenizer tp_tokenizer;
 /* Builds a tokenizer from n_merges pairs (merges[2i], merges[2i+1]); validated like a file. */
 tp_status tp_tokenizer_from_merges(const uint32_t *merges, int n_merges, tp_tokenizer **out, tp_err *err);
 tp_status tp_tokenizer_load(const char *path, tp_tokenizer **out, tp_err *err);
-/* Parses a tokenizer file image (untrusted bytes; at most TP_TOKENIZER_MAX_FILE). */
+/* Parses a tokenizer file image (untrusted bytes; at most TP_TOKENIZER_MAX_FILE). A Hugging Face
+ * tokenizer.json is refused with a message saying so. */
 tp_status tp_tokenizer_load_mem(const uint8_t *buf, size_t len, tp_tokenizer **out, tp_err *err);
 /* Writes the JSON file atomically. */
 tp_status tp_tokenizer_save(const tp_tokenizer *tok, const char *path, tp_err *err);

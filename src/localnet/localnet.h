@@ -147,6 +147,10 @@ tp_status ln_setup(ln_net *net, tp_err *err);
 /* This templar binary (net->bin) and the checkout (net->repo): TEMPLAR_ROOT, else the parent of the
  * binary's directory. */
 tp_status ln_locate(ln_net *net, tp_err *err);
+/* The real corpus REPO/data/corpus (scripts/get-corpus) and REPO/data/tokenizer-VOCAB.json trained on
+ * it by bin (a templar binary), each made only if missing, under the lock REPO/data/.prep.lock that
+ * every preparation of REPO/data takes (localnets, tests). The steps' output goes to log. */
+tp_status ln_prepare_corpus(const char *repo, const char *bin, int vocab, const char *log, tp_err *err);
 /* Registers every node in uid order (refusing a uid out of order) and sets the validators' stake. */
 tp_status ln_register_nodes(ln_net *net, tp_chain *c, tp_err *err);
 /* The wallets directory of the run (DIR/home/wallets: TEMPLAR_HOME/wallets of every neuron). */

@@ -104,50 +104,84 @@ static tp_status run_step(char *const argv[], const char *log, tp_err *err) {
     return TP_OK;
 }
 
-/* Corpus, tokenizer and shards for a named config, each made only if missing, under an exclusive lock
- * so that concurrent localnets (tests) prepare the data once. */
-static tp_status prepare_named_data(ln_net *net, int vocab, const char *data, tp_err *err) {
-    char meta[LN_PATH_MAX + 16], dir[LN_PATH_MAX], lock[LN_PATH_MAX], corpus[LN_PATH_MAX], train[LN_PATH_MAX],
-        val[LN_PATH_MAX], tok[LN_PATH_MAX], script[LN_PATH_MAX], log[LN_PATH_MAX], vocab_s[16];
+/* The lock that makes concurrent preparations (localnets, tests) of REPO/data wait for each other. */
+static tp_status lock_data(const char *repo, int *fd, tp_err *err) {
+    char dir[LN_PATH_MAX], lock[LN_PATH_MAX];
     tp_status st;
-    if ((st = pathf(meta, sizeof meta, err, "%s/meta.json", data))) return st;
-    if (tp_path_exists(meta)) return TP_OK;
-    if ((st = pathf(dir, sizeof dir, err, "%s/data", net->repo)) || (st = pathf(lock, sizeof lock, err, "%s/.prep.lock", dir)) ||
-        (st = pathf(corpus, sizeof corpus, err, "%s/corpus", dir)) ||
-        (st = pathf(train, sizeof train, err, "%s/train.txt", corpus)) ||
-        (st = pathf(val, sizeof val, err, "%s/val.txt", corpus)) ||
-        (st = pathf(tok, sizeof tok, err, "%s/tokenizer-%d.json", dir, vocab)) ||
-        (st = pathf(script, sizeof script, err, "%s/scripts/get-corpus", net->repo)) ||
-        (st = pathf(log, sizeof log, err, "%s/logs/prep.log", net->dir)) || (st = tp_mkdirs(dir, err)))
+    if ((st = pathf(dir, sizeof dir, err, "%s/data", repo)) || (st = pathf(lock, sizeof lock, err, "%s/.prep.lock", dir)) ||
+        (st = tp_mkdirs(dir, err)))
         return st;
-    snprintf(vocab_s, sizeof vocab_s, "%d", vocab);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return tp_fail(err, TP_ERR_IO, "cannot open %s: %s", lock, strerror(errno));
-    while (flock(fd, LOCK_EX) < 0) {
+    *fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0) return tp_fail(err, TP_ERR_IO, "cannot open %s: %s", lock, strerror(errno));
+    while (flock(*fd, LOCK_EX) < 0) {
         if (errno != EINTR) {
-            close(fd);
+            close(*fd);
             return tp_fail(err, TP_ERR_IO, "cannot lock %s: %s", lock, strerror(errno));
         }
     }
+    return TP_OK;
+}
+
+static void unlock_data(int fd) {
+    flock(fd, LOCK_UN);
+    close(fd);
+}
+
+/* The corpus and the tokenizer, each made only if missing; the caller holds the lock. */
+static tp_status make_corpus(const char *repo, const char *bin, int vocab, const char *log, tp_err *err) {
+    char corpus[LN_PATH_MAX], train[LN_PATH_MAX], tok[LN_PATH_MAX], script[LN_PATH_MAX], vocab_s[16];
+    tp_status st;
+    if ((st = pathf(corpus, sizeof corpus, err, "%s/data/corpus", repo)) ||
+        (st = pathf(train, sizeof train, err, "%s/train.txt", corpus)) ||
+        (st = pathf(tok, sizeof tok, err, "%s/data/tokenizer-%d.json", repo, vocab)) ||
+        (st = pathf(script, sizeof script, err, "%s/scripts/get-corpus", repo)))
+        return st;
+    snprintf(vocab_s, sizeof vocab_s, "%d", vocab);
+    if (!tp_path_exists(train)) {
+        char *argv[] = {script, corpus, NULL};
+        st = run_step(argv, log, err);
+    }
+    if (!st && !tp_path_exists(tok)) {
+        char *argv[] = {(char *)bin, "tokenizer", "train", "--vocab", vocab_s, "--out", tok, train, NULL};
+        st = run_step(argv, log, err);
+    }
+    return st;
+}
+
+tp_status ln_prepare_corpus(const char *repo, const char *bin, int vocab, const char *log, tp_err *err) {
+    int fd;
+    tp_status st = lock_data(repo, &fd, err);
+    if (st) return st;
+    st = make_corpus(repo, bin, vocab, log, err);
+    unlock_data(fd);
+    return st ? tp_wrap(err, "preparing the corpus") : TP_OK;
+}
+
+/* Corpus, tokenizer and shards for a named config, each made only if missing, under the lock so
+ * that concurrent localnets (tests) prepare the data once. */
+static tp_status prepare_named_data(ln_net *net, int vocab, const char *data, tp_err *err) {
+    char meta[LN_PATH_MAX + 16], val[LN_PATH_MAX], train[LN_PATH_MAX], tok[LN_PATH_MAX], log[LN_PATH_MAX];
+    tp_status st;
+    if ((st = pathf(meta, sizeof meta, err, "%s/meta.json", data))) return st;
+    if (tp_path_exists(meta)) return TP_OK;
+    if ((st = pathf(train, sizeof train, err, "%s/data/corpus/train.txt", net->repo)) ||
+        (st = pathf(val, sizeof val, err, "%s/data/corpus/val.txt", net->repo)) ||
+        (st = pathf(tok, sizeof tok, err, "%s/data/tokenizer-%d.json", net->repo, vocab)) ||
+        (st = pathf(log, sizeof log, err, "%s/logs/prep.log", net->dir)))
+        return st;
+    int fd;
+    if ((st = lock_data(net->repo, &fd, err))) return st;
     if (!tp_path_exists(meta)) { /* someone else may have made it while we waited */
         printf("localnet: preparing %s (log: %s)\n", data, log);
         fflush(stdout);
-        if (!tp_path_exists(train)) {
-            char *argv[] = {script, corpus, NULL};
-            st = run_step(argv, log, err);
-        }
-        if (!st && !tp_path_exists(tok)) {
-            char *argv[] = {net->bin, "tokenizer", "train", "--vocab", vocab_s, "--out", tok, train, NULL};
-            st = run_step(argv, log, err);
-        }
+        st = make_corpus(net->repo, net->bin, vocab, log, err);
         if (!st) {
             char *argv[] = {net->bin, "prep", "--tokenizer", tok, "--out", (char *)data, "--val", val, train, NULL};
             st = run_step(argv, log, err);
         }
         if (!st && !tp_path_exists(meta)) st = tp_fail(err, TP_ERR_IO, "prep did not write %s; see %s", meta, log);
     }
-    flock(fd, LOCK_UN);
-    close(fd);
+    unlock_data(fd);
     return st ? tp_wrap(err, "preparing the data") : TP_OK;
 }
 

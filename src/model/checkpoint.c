@@ -220,7 +220,8 @@ tp_status tp_checkpoint_save(const char *dir, const tp_llama *m, const tp_adamw 
     }
     for (int i = 0; !st && i < n_extra; i++) {
         snprintf(path, sizeof path, "%s/%s", tmp, extra[i].name);
-        st = copy_file(extra[i].source, path, err);
+        st = extra[i].source ? copy_file(extra[i].source, path, err)
+                             : tp_write_file_atomic(path, extra[i].data, extra[i].len, err);
     }
     if (!st) st = tp_replace_dir(tmp, dir, err);
     if (st) {

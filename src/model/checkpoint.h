@@ -22,12 +22,13 @@ tp_status tp_checkpoint_load_optimizer(const char *dir, const tp_layout *L, tp_a
                                        tp_err *err);
 
 /* Writes a whole checkpoint directory atomically. opt and error_feedback (layout.total floats) may
- * be NULL. extra_files are
- * (name, source path) pairs copied in, e.g. the tokenizer; train_json is stored in the optimizer
- * file's metadata. */
+ * be NULL. extra files are written in too, e.g. the tokenizer: each a copy of the file at source, or
+ * (source NULL) the len bytes at data; train_json is stored in the optimizer file's metadata. */
 typedef struct {
     const char *name;
     const char *source;
+    const void *data;
+    size_t len;
 } tp_extra_file;
 tp_status tp_checkpoint_save(const char *dir, const tp_llama *m, const tp_adamw *opt, const float *error_feedback,
                              json_t *train_json, const tp_extra_file *extra, int n_extra, tp_err *err);
