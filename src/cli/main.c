@@ -17,7 +17,7 @@ static const command commands[] = {
     {"grad", cmd_grad, "loss and every gradient of a model on given tokens (parity checks)"},
     {"generate", cmd_generate, "sample text from a model"},
     {"eval", cmd_eval, "held-out loss of a model on evenly spread val samples (one evaluator for all)"},
-    {"export", cmd_export, "export a model for other tools: GGUF (llama.cpp)"},
+    {"export", cmd_export, "export a model for other tools: a Hugging Face directory, GGUF (llama.cpp)"},
     {"tokenizer", cmd_tokenizer, "train a byte-level BPE tokenizer; encode and decode text"},
     {"prep", cmd_prep, "tokenize text files into train/val .npy shards"},
     {"compress", cmd_compress, "the signed SparseLoCo update message for before - after"},

@@ -14,17 +14,6 @@
 #include "core/fileio.h"
 #include "neuron/run_config.h"
 
-/* Runs the templar binary with argv (after the binary) to completion, its output appended to log. */
-static tp_status run_templar(ln_net *net, const char *what, char **args, const char *log, tp_err *err) {
-    char *argv[24] = {net->bin};
-    for (int i = 0; args[i] && i < 22; i++) argv[i + 1] = args[i];
-    int code = 0;
-    tp_status st = ln_run_command(argv, NULL, log, &code, err);
-    if (st) return tp_wrap(err, "%s", what);
-    if (code) return tp_fail(err, TP_ERR_INTERNAL, "%s failed (exit status %d; see %s)", what, code, log);
-    return TP_OK;
-}
-
 static tp_status tokens_trained(const ln_net *net, double *tokens, tp_err *err) {
     char path[LN_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/report.json", net->dir);
@@ -83,10 +72,10 @@ static tp_status train_and_eval(ln_net *net, const tp_run_config *rc, int64_t ba
     if (!st) st = write_train_config(rc, cfg, err);
     char *train[] = {"train", "--config", cfg, "--data", (char *)rc->data, "--batch", b, "--steps", s, "--out", model,
                      "--peak-gflops", "1", NULL};
-    if (!st) st = run_templar(net, "the baseline's training", train, log, err);
+    if (!st) st = ln_run_templar(net, "the baseline's training", train, log, err);
     char *eval[] = {"eval", "--model", model, "--data", (char *)rc->data, "--samples", n, "--json", NULL};
     if (!st && tp_path_exists(out) && unlink(out) < 0) st = tp_fail(err, TP_ERR_IO, "removing %s: %s", out, strerror(errno));
-    if (!st) st = run_templar(net, "the baseline's evaluation", eval, out, err);
+    if (!st) st = ln_run_templar(net, "the baseline's evaluation", eval, out, err);
     return st ? st : read_eval(out, loss, err);
 }
 

@@ -220,6 +220,9 @@ void ln_s3_stop(ln_s3 *s3);
 /* Runs argv (argv[0] looked up on PATH when it has no '/') in cwd (NULL: ours) with stdout and
  * stderr appended to log, and waits. *exit_code: its exit status; 127 when it could not be run. */
 tp_status ln_run_command(char *const argv[], const char *cwd, const char *log, int *exit_code, tp_err *err);
+/* Runs this templar binary with args (NULL-terminated, at most 22) to completion, its output appended
+ * to log; a non-zero exit is an error naming what (e.g. "the baseline's training") and the log. */
+tp_status ln_run_templar(ln_net *net, const char *what, char **args, const char *log, tp_err *err);
 
 /* ---- drive.c */
 typedef enum { LN_DONE, LN_INTERRUPTED, LN_FAILED } ln_outcome;
@@ -248,5 +251,12 @@ tp_status ln_report_write(const char *dir, const char *outcome, json_t *notes, t
 /* localnet --baseline (baseline.c): after a completed run whose report is written, trains the
  * centralized baseline and writes DIR/LN_BASELINE_FILE; the caller rewrites the report. */
 tp_status ln_baseline(ln_net *net, tp_err *err);
+
+/* export.c: after a completed run whose report is written, the leader's final model as a Hugging
+ * Face directory (DIR/LN_EXPORT_HF, its card from the report) and a GGUF file for llama.cpp
+ * (DIR/LN_EXPORT_GGUF), through `templar export`. */
+#define LN_EXPORT_HF "export/hf"
+#define LN_EXPORT_GGUF "export/model.gguf"
+tp_status ln_export(ln_net *net, tp_err *err);
 
 #endif

@@ -409,3 +409,13 @@ void ln_s3_stop(ln_s3 *s) {
     }
     s->pid = 0;
 }
+
+tp_status ln_run_templar(ln_net *net, const char *what, char **args, const char *log, tp_err *err) {
+    char *argv[24] = {net->bin};
+    for (int i = 0; args[i] && i < 22; i++) argv[i + 1] = args[i];
+    int code = 0;
+    tp_status st = ln_run_command(argv, NULL, log, &code, err);
+    if (st) return tp_wrap(err, "%s", what);
+    if (code) return tp_fail(err, TP_ERR_INTERNAL, "%s failed (exit status %d; see %s)", what, code, log);
+    return TP_OK;
+}

@@ -44,10 +44,12 @@ int ln_run(ln_net *net, volatile sig_atomic_t *stop) {
     const char *word = outcome == LN_DONE ? "completed" : outcome == LN_INTERRUPTED ? "interrupted" : "failed";
     tp_err rerr = {0};
     int report_ok = ln_report_write(net->dir, word, net->notes, &rerr) == TP_OK;
-    if (report_ok && outcome == LN_DONE && net->opt.baseline) {
-        /* A failed baseline is a note: the network's run itself completed. */
-        if (ln_baseline(net, &err)) ln_note(net, "no centralized baseline: %s", err.msg);
-        report_ok = ln_report_write(net->dir, word, net->notes, &rerr) == TP_OK;
+    if (report_ok && outcome == LN_DONE) {
+        /* A failed baseline or export is a note: the network's run itself completed. */
+        int rewrite = 0;
+        if (net->opt.baseline && ln_baseline(net, &err)) ln_note(net, "no centralized baseline: %s", err.msg);
+        if (ln_export(net, &err)) ln_note(net, "the final model was not exported: %s", err.msg), rewrite = 1;
+        if (rewrite || net->opt.baseline) report_ok = ln_report_write(net->dir, word, net->notes, &rerr) == TP_OK;
     }
     ln_subtensor_stop(net);
     ln_hosts_destroy(net);

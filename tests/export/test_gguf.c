@@ -10,6 +10,7 @@
 
 #include "../cli/cli_test_util.h"
 #include "../support/alloc_fail.h"
+#include "export_test_util.h"
 #include "core/fileio.h"
 #include "data/tokenizer.h"
 #include "export/bytelevel.h"
@@ -192,34 +193,6 @@ static const tensor_entry *tensor_find(const gguf_file *g, const char *name) {
 }
 
 /* ------------------------------------------------------------------ a model and a tokenizer */
-
-/* The tiny config (vocab 512, 4 heads, 2 kv heads) with random weights, tied or not. */
-static tp_llama *random_model(int tied) {
-    tp_config cfg;
-    tp_err err;
-    cr_assert_eq(tp_config_named("tiny", &cfg, &err), TP_OK);
-    cfg.model.tie_embeddings = tied;
-    tp_llama *m;
-    cr_assert_eq(tp_llama_create(&cfg.model, 1, 2, 0, &m, &err), TP_OK, "%s", err.msg);
-    tp_llama_init_random(m, 7, 0.5f);
-    for (size_t i = 0; i < m->layout.total; i++) m->params[i] += 1e-4f * (float)(i % 97); /* norms too */
-    return m;
-}
-
-/* vocab − 257 merges of distinct byte pairs ("a" + "b", "a" + "c", ...; then " " + those). */
-static tp_tokenizer *pair_tokenizer(int vocab) {
-    int n = vocab - 257;
-    uint32_t *merges = malloc(sizeof *merges * 2 * (size_t)n);
-    for (int i = 0; i < n; i++) {
-        merges[2 * i] = i < 200 ? 'a' + (uint32_t)(i / 20) : ' ';
-        merges[2 * i + 1] = i < 200 ? 'a' + (uint32_t)(i % 20) : 256 + (uint32_t)(i - 200);
-    }
-    tp_tokenizer *tok;
-    tp_err err;
-    cr_assert_eq(tp_tokenizer_from_merges(merges, n, &tok, &err), TP_OK, "%s", err.msg);
-    free(merges);
-    return tok;
-}
 
 /* ------------------------------------------------------------------ the file */
 
@@ -423,22 +396,6 @@ Test(gguf, write_survives_allocation_failures) {
 }
 
 /* ------------------------------------------------------------------ the command and bad input */
-
-/* A checkpoint directory of the tiny model with random weights; tokenizer_name (NULL: none) holds a
- * tokenizer of `vocab` tokens. */
-static void make_checkpoint(const char *dir, const char *tokenizer_name, int vocab) {
-    char tok_path[600];
-    snprintf(tok_path, sizeof tok_path, "%s.tokenizer.json", dir);
-    tp_tokenizer *tok = pair_tokenizer(vocab);
-    tp_err err;
-    cr_assert_eq(tp_tokenizer_save(tok, tok_path, &err), TP_OK, "%s", err.msg);
-    tp_tokenizer_free(tok);
-    tp_llama *m = random_model(1);
-    tp_extra_file extra = {.name = tokenizer_name, .source = tok_path};
-    cr_assert_eq(tp_checkpoint_save(dir, m, NULL, NULL, NULL, &extra, tokenizer_name ? 1 : 0, &err), TP_OK, "%s",
-                 err.msg);
-    tp_llama_free(m);
-}
 
 /* Runs `templar export gguf ARGS` and expects exit status rc and want in its output. */
 static void expect_export(int rc, const char *want, const char *fmt, const char *a, const char *b) {

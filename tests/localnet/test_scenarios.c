@@ -92,6 +92,34 @@ Test(scenarios, a_honest_network_trains_in_sync, .timeout = LN_TIME_LIMIT(600)) 
     json_decref(r);
 }
 
+/* The run's product: the leader's final model exported for Hugging Face (same weights, a card with the
+ * run's facts) and for llama.cpp (test_gguf_llama.c checks that llama.cpp runs such files). */
+static void check_export(const char *dir, int windows) {
+    json_t *node = ln_load_json(dir, "state/validator-0/node.json");
+    char final[4400], hf[4400], path[4500], want[64];
+    snprintf(final, sizeof final, "%s/state/validator-0/node-%lld/model.safetensors", dir, (long long)ln_num(node, "window"));
+    json_decref(node);
+    snprintf(hf, sizeof hf, "%s/export/hf", dir);
+    snprintf(path, sizeof path, "%s/model.safetensors", hf);
+    cr_assert(cli_same_file(final, path), "export/hf/model.safetensors is not the leader's final model");
+    snprintf(path, sizeof path, "%s/README.md", hf);
+    uint8_t *card;
+    size_t len;
+    tp_err err;
+    cr_assert_eq(tp_read_file(path, 1 << 20, &card, &len, &err), TP_OK, "%s", err.msg);
+    snprintf(want, sizeof want, "| windows | %d |", windows);
+    cr_assert(strstr((char *)card, want) && strstr((char *)card, "# templar-localnet-tiny"), "the card: %s", card);
+    free(card);
+    snprintf(path, sizeof path, "%s/export/model.gguf", dir);
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    cr_assert(f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4), "%s is not a GGUF file", path);
+    fclose(f);
+    char *out;
+    cr_assert_eq(cli_run(&out, "generate --model %s --prompt 'The ' --tokens 4", hf), 0, "%s", out);
+    free(out);
+}
+
 /* An honest miner the paying gate has not paid stays a peer: its update is applied in every window.
  * A lone miner is never paid (its rating is relative to nobody), and before peers were chosen by
  * standing rather than by weight the network stopped training once it was rated (window 4 on). */
@@ -104,6 +132,7 @@ Test(scenarios, a_lone_honest_miner_keeps_training_the_model, .timeout = LN_TIME
         cr_assert_eq(ln_num(json_array_get(ws, i), "gather_success"), 1.0, "window %zu: the update was not applied", i);
     double first = ln_num(json_array_get(ws, 0), "heldout_loss"), last = last_loss(r);
     cr_assert(last < first - 0.5, "held-out loss %.4f -> %.4f", first, last);
+    check_export(dir, 16);
     json_decref(r);
 }
 
