@@ -8,11 +8,10 @@
 
 #include "core/alloc.h"
 #include "core/fileio.h"
-#include "export/bytelevel.h"
+#include "export/vocab.h"
 
 #define GGUF_VERSION 3
 #define GGUF_ALIGN 32
-#define EOT_TEXT "<|endoftext|>" /* GPT-2's; llama.cpp also recognises it as the end-of-text token */
 
 enum { GGUF_U32 = 4, GGUF_I32 = 5, GGUF_F32 = 6, GGUF_BOOL = 7, GGUF_STRING = 8, GGUF_ARRAY = 9 }; /* value types */
 enum { GGML_TYPE_F32 = 0, GGML_TYPE_F16 = 1 };
@@ -145,66 +144,6 @@ static void put_model_kvs(gbuf *b, const tp_model_config *c, const tp_gguf_optio
 
 /* ---------------------------------------------------------------- the vocabulary */
 
-/* Every token spelled in GPT-2's byte-level alphabet (the form "gpt2" vocabularies store), one
- * NUL-terminated string each, token i at text + off[i]. */
-typedef struct {
-    char *text;
-    size_t *off;
-    int n;
-} spelled_vocab;
-
-static void spelled_free(spelled_vocab *s) {
-    free(s->text);
-    free(s->off);
-}
-
-static tp_status spell_vocab(const tp_tokenizer *tok, spelled_vocab *s, tp_err *err) {
-    s->n = tp_tokenizer_vocab_size(tok);
-    size_t total = sizeof EOT_TEXT, len;
-    for (int i = 0; i < s->n; i++) {
-        tp_tokenizer_token_bytes(tok, (uint32_t)i, &len);
-        total += 2 * len + 1;
-    }
-    s->off = tp_malloc(sizeof *s->off * (size_t)s->n, err);
-    s->text = s->off ? tp_malloc(total, err) : NULL;
-    if (!s->text) return err->code;
-    size_t pos = 0;
-    for (int i = 0; i < s->n; i++) {
-        s->off[i] = pos;
-        const uint8_t *bytes = tp_tokenizer_token_bytes(tok, (uint32_t)i, &len);
-        if ((uint32_t)i == tp_tokenizer_eot(tok)) { /* its bytes are empty: it has a name instead */
-            memcpy(s->text + pos, EOT_TEXT, sizeof EOT_TEXT);
-            pos += sizeof EOT_TEXT;
-        } else {
-            pos += tp_bytelevel_spell(bytes, len, s->text + pos) + 1;
-        }
-    }
-    return TP_OK;
-}
-
-static int cmp_spelled(const void *a, const void *b, void *ctx) {
-    const spelled_vocab *s = ctx;
-    int x = *(const int *)a, y = *(const int *)b;
-    int c = strcmp(s->text + s->off[x], s->text + s->off[y]);
-    return c ? c : (x > y) - (x < y);
-}
-
-/* llama.cpp maps text to token and aborts on a vocabulary where two tokens share one. Two merges
- * can build the same bytes in BPE, and a token of the bytes "<|endoftext|>" would spell as EOT does. */
-static tp_status check_distinct(const spelled_vocab *s, tp_err *err) {
-    int *ids = tp_malloc(sizeof *ids * (size_t)s->n, err);
-    if (!ids) return err->code;
-    for (int i = 0; i < s->n; i++) ids[i] = i;
-    qsort_r(ids, (size_t)s->n, sizeof *ids, cmp_spelled, (void *)s);
-    tp_status st = TP_OK;
-    for (int i = 1; i < s->n && !st; i++)
-        if (!strcmp(s->text + s->off[ids[i - 1]], s->text + s->off[ids[i]]))
-            st = tp_fail(err, TP_ERR_CONFIG, "tokens %d and %d of the tokenizer are both \"%s\" (byte-level spelling): "
-                         "llama.cpp needs every token distinct", ids[i - 1], ids[i], s->text + s->off[ids[i]]);
-    free(ids);
-    return st;
-}
-
 /* The "gpt2" (byte-level BPE) vocabulary: tokens, their types, merges "a b" in rank order, and the
  * end-of-document token as both BOS and EOS. templar never prepends it to a prompt, so neither may
  * llama.cpp (add_bos_token false).
@@ -218,12 +157,12 @@ static tp_status check_distinct(const spelled_vocab *s, tp_err *err) {
  * and tests/export/test_gguf_llama.c feeds llama.cpp token ids, not text. ("trillion" names the same
  * regex without llama.cpp's clean-up of a space before ?!., in llama_detokenize, but older llama.cpp
  * builds refuse that name.) */
-static void put_tokenizer_kvs(gbuf *b, const tp_tokenizer *tok, const spelled_vocab *s) {
+static void put_tokenizer_kvs(gbuf *b, const tp_tokenizer *tok, const tp_spelled_vocab *s) {
     uint32_t eot = tp_tokenizer_eot(tok);
     kv_str(b, "tokenizer.ggml.model", "gpt2");
     kv_str(b, "tokenizer.ggml.pre", "gpt-2");
     kv_array(b, "tokenizer.ggml.tokens", GGUF_STRING, (uint64_t)s->n);
-    for (int i = 0; i < s->n; i++) put_str(b, s->text + s->off[i], strlen(s->text + s->off[i]));
+    for (int i = 0; i < s->n; i++) put_str(b, tp_spelled(s, i), strlen(tp_spelled(s, i)));
     kv_array(b, "tokenizer.ggml.token_type", GGUF_I32, (uint64_t)s->n);
     for (int i = 0; i < s->n; i++) put_u32(b, (uint32_t)i == eot ? TOKEN_CONTROL : TOKEN_NORMAL);
     int n_merges = tp_tokenizer_num_merges(tok);
@@ -231,7 +170,7 @@ static void put_tokenizer_kvs(gbuf *b, const tp_tokenizer *tok, const spelled_vo
     for (int i = 0; i < n_merges; i++) {
         uint32_t x, y;
         tp_tokenizer_merge(tok, i, &x, &y);
-        const char *sx = s->text + s->off[x], *sy = s->text + s->off[y];
+        const char *sx = tp_spelled(s, x), *sy = tp_spelled(s, y);
         size_t nx = strlen(sx), ny = strlen(sy);
         put_u64(b, nx + 1 + ny);
         put(b, sx, nx);
@@ -368,10 +307,9 @@ static tp_status write_tensor(tp_atomic_file *af, const tp_model_config *c, cons
 /* Everything before the data section. */
 static tp_status build_header(const tp_llama *m, const tp_tokenizer *tok, const tp_gguf_options *opt,
                               const gguf_tensor *tensors, int n_tensors, gbuf *head, tp_err *err) {
-    spelled_vocab vocab = {0};
+    tp_spelled_vocab vocab = {0};
     gbuf kvs = {.err = err};
-    tp_status st = spell_vocab(tok, &vocab, err);
-    if (!st) st = check_distinct(&vocab, err);
+    tp_status st = tp_spell_vocab(tok, &vocab, err);
     if (!st) {
         put_model_kvs(&kvs, &m->cfg, opt);
         put_tokenizer_kvs(&kvs, tok, &vocab);
@@ -384,7 +322,7 @@ static tp_status build_header(const tp_llama *m, const tp_tokenizer *tok, const 
         pad(head);
         st = kvs.st ? kvs.st : head->st;
     }
-    spelled_free(&vocab);
+    tp_spelled_vocab_free(&vocab);
     free(kvs.p);
     return st;
 }

@@ -11,6 +11,7 @@
 #include "core/fileio.h"
 #include "core/json.h"
 #include "export/bytelevel.h"
+#include "export/vocab.h"
 #include "export/model_dir.h"
 
 /* ---------------------------------------------------------------- pre-tokenizer */
@@ -95,80 +96,18 @@ static tp_status pretokenizer_json(json_t **out, tp_err *err) {
 
 /* ---------------------------------------------------------------- vocabulary */
 
-/* Every token's byte-level spelling (the EOT's: its name), NUL-terminated, at text + off[id]. */
-typedef struct {
-    char *text;
-    size_t *off;
-    int n;
-} spelled_vocab;
-
-static void spelled_free(spelled_vocab *s) {
-    free(s->text);
-    free(s->off);
-}
-
-static tp_status spell_vocab(const tp_tokenizer *tok, spelled_vocab *s, tp_err *err) {
-    s->n = tp_tokenizer_vocab_size(tok);
-    size_t total = sizeof TP_HF_EOT_TOKEN, len;
-    for (int i = 0; i < s->n; i++) {
-        tp_tokenizer_token_bytes(tok, (uint32_t)i, &len);
-        total += 2 * len + 1;
-    }
-    s->text = NULL;
-    s->off = tp_malloc(sizeof *s->off * (size_t)s->n, err);
-    if (s->off) s->text = tp_malloc(total, err);
-    if (!s->text) return TP_ERR_NOMEM;
-    size_t pos = 0;
-    for (int i = 0; i < s->n; i++) {
-        s->off[i] = pos;
-        const uint8_t *bytes = tp_tokenizer_token_bytes(tok, (uint32_t)i, &len);
-        if ((uint32_t)i == tp_tokenizer_eot(tok)) {
-            memcpy(s->text + pos, TP_HF_EOT_TOKEN, sizeof TP_HF_EOT_TOKEN);
-            pos += sizeof TP_HF_EOT_TOKEN;
-        } else {
-            pos += tp_bytelevel_spell(bytes, len, s->text + pos) + 1;
-        }
-    }
-    return TP_OK;
-}
-
-static int cmp_spelled(const void *a, const void *b, void *ctx) {
-    const spelled_vocab *s = ctx;
-    int x = *(const int *)a, y = *(const int *)b;
-    int c = strcmp(s->text + s->off[x], s->text + s->off[y]);
-    return c ? c : (x > y) - (x < y);
-}
-
-/* A Hugging Face vocabulary maps a string to one id, and its BPE finds a merge's result by its
- * string. Two merges can build the same bytes (a+bc, ab+c), and a token could spell the EOT's name:
- * no file would encode as templar does then. */
-static tp_status check_distinct(const spelled_vocab *s, tp_err *err) {
-    int *ids = tp_malloc(sizeof *ids * (size_t)s->n, err);
-    if (!ids) return TP_ERR_NOMEM;
-    for (int i = 0; i < s->n; i++) ids[i] = i;
-    qsort_r(ids, (size_t)s->n, sizeof *ids, cmp_spelled, (void *)s);
-    tp_status st = TP_OK;
-    for (int i = 1; i < s->n && !st; i++)
-        if (!strcmp(s->text + s->off[ids[i - 1]], s->text + s->off[ids[i]]))
-            st = tp_fail(err, TP_ERR_CONFIG, "tokens %d and %d of the tokenizer have the same bytes (\"%.200s\" "
-                         "spelled byte-level): a Hugging Face vocabulary maps each string to one id, so this "
-                         "tokenizer cannot be written as one", ids[i - 1], ids[i], s->text + s->off[ids[i]]);
-    free(ids);
-    return st;
-}
-
 /* {"type":"BPE",...,"vocab":{spelling:id},"merges":["a b",...]} in id and rank order. Merges are
  * "a b" strings, the form every tokenizers version reads (byte-level spellings hold no space). */
-static tp_status model_json(const tp_tokenizer *tok, const spelled_vocab *s, json_t **out, tp_err *err) {
+static tp_status model_json(const tp_tokenizer *tok, const tp_spelled_vocab *s, json_t **out, tp_err *err) {
     json_t *vocab = json_object(), *merges = json_array();
     int ok = vocab && merges;
-    for (int i = 0; ok && i < s->n; i++) ok = !json_object_set_new(vocab, s->text + s->off[i], json_integer(i));
+    for (int i = 0; ok && i < s->n; i++) ok = !json_object_set_new(vocab, tp_spelled(s, i), json_integer(i));
     char *pair = tp_malloc(2 * (2 * TP_PRETOK_MAX_CHUNK + 1), err);
     if (!pair) ok = 0;
     for (int i = 0; ok && i < tp_tokenizer_num_merges(tok); i++) {
         uint32_t a, b;
         tp_tokenizer_merge(tok, i, &a, &b);
-        snprintf(pair, 2 * (2 * TP_PRETOK_MAX_CHUNK + 1), "%s %s", s->text + s->off[a], s->text + s->off[b]);
+        snprintf(pair, 2 * (2 * TP_PRETOK_MAX_CHUNK + 1), "%s %s", tp_spelled(s, a), tp_spelled(s, b));
         ok = !json_array_append_new(merges, json_string(pair));
     }
     free(pair);
@@ -208,13 +147,12 @@ static tp_status dump(json_t *j, tp_hf_file *f, const char *name, tp_err *err) {
 }
 
 static tp_status tokenizer_json(const tp_tokenizer *tok, tp_hf_file *f, tp_err *err) {
-    spelled_vocab s;
+    tp_spelled_vocab s;
     json_t *pre = NULL, *model = NULL;
-    tp_status st = spell_vocab(tok, &s, err);
-    if (!st) st = check_distinct(&s, err);
+    tp_status st = tp_spell_vocab(tok, &s, err);
     if (!st) st = pretokenizer_json(&pre, err);
     if (!st) st = model_json(tok, &s, &model, err);
-    spelled_free(&s);
+    tp_spelled_vocab_free(&s);
     if (st) {
         json_decref(pre);
         return st;

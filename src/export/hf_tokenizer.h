@@ -20,10 +20,11 @@
 
 #include "core/error.h"
 #include "data/tokenizer.h"
+#include "export/vocab.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 
-#define TP_HF_EOT_TOKEN "<|endoftext|>"
+#define TP_HF_EOT_TOKEN TP_EOT_NAME
 #define TP_HF_TOKENIZER_FILES 3
 
 /* One file's name (static) and malloc'ed text. */
