@@ -51,7 +51,7 @@ typedef struct {
 } gbuf;
 
 static void put(gbuf *b, const void *data, size_t n) {
-    if (b->st) return;
+    if (b->st || n == 0) return; /* n == 0: data may be NULL (a failed buffer) */
     if (n > b->cap - b->n) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap - b->n < n) cap *= 2;
