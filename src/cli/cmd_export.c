@@ -18,7 +18,7 @@ static const char usage_text[] =
     "usage: templar export hf --model DIR --out DIR [--tokenizer FILE] [--report FILE] [--name NAME]\n"
     "       templar export gguf --model DIR --out FILE.gguf [--type f16|f32] [--tokenizer FILE] [--name NAME]\n"
     "\n"
-    "Writes the model in DIR (config.json + model.safetensors, e.g. a checkpoint of 'templar train') and\n"
+    "gguf writes the model in DIR (config.json + model.safetensors, e.g. a checkpoint of 'templar train') and\n"
     "its tokenizer as one GGUF file that llama.cpp runs: architecture \"llama\", byte-level BPE vocabulary\n"
     "(\"gpt2\") with the end-of-document token as <|endoftext|>, BOS and EOS. The file is written under a\n"
     "temporary name and renamed into place.\n"
