@@ -5,6 +5,9 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "../cli/cli_test_util.h"
 
 #include "model/checkpoint.h"
 #include "model/config.h"
@@ -53,3 +56,11 @@ void make_checkpoint(const char *dir, const char *tokenizer_name, int vocab) {
     tp_llama_free(m);
 }
 
+
+void expect_cli(int rc, const char *want, const char *args) {
+    char *out;
+    int got = cli_run(&out, "%s", args);
+    cr_assert_eq(got, rc, "templar %s: exit %d: %s", args, got, out);
+    cr_assert(strstr(out, want), "templar %s says \"%s\", wanted \"%s\"", args, out, want);
+    free(out);
+}

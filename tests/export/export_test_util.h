@@ -12,5 +12,7 @@ tp_tokenizer *pair_tokenizer(int vocab);
 /* A checkpoint directory of random_model(1); tokenizer_name (NULL: none) holds pair_tokenizer(vocab),
  * which is also left at DIR.tokenizer.json. */
 void make_checkpoint(const char *dir, const char *tokenizer_name, int vocab);
+/* Runs `templar ARGS` and expects exit status rc and want in its output. */
+void expect_cli(int rc, const char *want, const char *args);
 
 #endif

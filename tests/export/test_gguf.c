@@ -400,12 +400,9 @@ Test(gguf, write_survives_allocation_failures) {
 /* Runs `templar export gguf ARGS` and expects exit status rc and want in its output. */
 static void expect_export(int rc, const char *want, const char *fmt, const char *a, const char *b) {
     char args[2048];
-    snprintf(args, sizeof args, fmt, a, b);
-    char *out;
-    int got = cli_run(&out, "export gguf %s", args);
-    cr_assert_eq(got, rc, "export gguf %s: exit %d: %s", args, got, out);
-    cr_assert(strstr(out, want), "export gguf %s says \"%s\", wanted \"%s\"", args, out, want);
-    free(out);
+    int n = snprintf(args, sizeof args, "export gguf ");
+    snprintf(args + n, sizeof args - (size_t)n, fmt, a, b);
+    expect_cli(rc, want, args);
 }
 
 Test(gguf, command_writes_from_either_tokenizer_name, .timeout = 60) {

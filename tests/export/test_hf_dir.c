@@ -23,14 +23,6 @@ static char *slurp(const char *dir, const char *name) {
     return buf;
 }
 
-static void expect_cli(int rc, const char *want, const char *args) {
-    char *out;
-    int got = cli_run(&out, "%s", args);
-    cr_assert_eq(got, rc, "templar %s: exit %d: %s", args, got, out);
-    cr_assert(strstr(out, want), "templar %s says \"%s\", wanted \"%s\"", args, out, want);
-    free(out);
-}
-
 static void expect_in(const char *text, const char *want) {
     cr_assert(strstr(text, want), "the model card lacks \"%s\":\n%s", want, text);
 }
