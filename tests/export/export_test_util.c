@@ -1,5 +1,5 @@
-/* Model directories for the export tests: the tiny model with random weights and a tokenizer of
- * distinct byte pairs. */
+/* For the export tests: model directories (the tiny model with random weights, a tokenizer of
+ * distinct byte pairs) and a check of a `templar` run. */
 #include "export_test_util.h"
 
 #include <criterion/criterion.h>
@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "../cli/cli_test_util.h"
-
 #include "model/checkpoint.h"
 #include "model/config.h"
 

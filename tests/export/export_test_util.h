@@ -1,4 +1,4 @@
-/* Model directories for the export tests. */
+/* For the export tests: model directories and a check of a `templar` run. */
 #ifndef TP_TESTS_EXPORT_UTIL_H
 #define TP_TESTS_EXPORT_UTIL_H
 
