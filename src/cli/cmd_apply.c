@@ -43,6 +43,35 @@ static tp_status tokenizer_files(const char *model_dir, const tp_model_config *c
     return TP_OK;
 }
 
+/* Loads and validates each update file, naming the rejected ones; the valid ones (one per uid) go to
+ * peers/uids. Fails only when memory runs out. *n_loaded counts the payloads to free. */
+static tp_status load_updates(char **paths, int n_files, const tp_payload_expect *exp, tp_payload *pl,
+                              const tp_update **peers, uint32_t *uids, int *n_valid, int *n_loaded, tp_err *err) {
+    for (int i = 0; i < n_files; i++, (*n_loaded)++) {
+        const char *path = paths[i];
+        tp_err perr = {0};
+        tp_status st = tp_payload_load(path, exp, &pl[i], &perr);
+        if (st == TP_ERR_NOMEM) {
+            *err = perr;
+            return st;
+        }
+        if (st) {
+            printf("rejected %s: %s\n", path, perr.msg);
+            continue;
+        }
+        for (int j = 0; j < *n_valid; j++)
+            if (uids[j] == pl[i].info.uid) {
+                printf("rejected %s: uid %u already sent an update\n", path, pl[i].info.uid);
+                st = TP_ERR_FORMAT;
+            }
+        if (st) continue;
+        peers[*n_valid] = &pl[i].update;
+        uids[(*n_valid)++] = pl[i].info.uid;
+        printf("accepted %s: uid %u, window %llu\n", path, pl[i].info.uid, (unsigned long long)pl[i].info.window);
+    }
+    return TP_OK;
+}
+
 int cmd_apply(int argc, char **argv) {
     static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"out", required_argument, 0, 'o'},
                                          {"outer-lr", required_argument, 0, 'l'}, {"window", required_argument, 0, 'W'},
@@ -98,28 +127,7 @@ int cmd_apply(int argc, char **argv) {
         goto done;
     exp.model = &m->cfg;
     exp.params = &params;
-    for (int i = 0; i < n_files; i++, n_loaded++) {
-        const char *path = argv[optind + i];
-        tp_err perr = {0};
-        tp_status st = tp_payload_load(path, &exp, &pl[i], &perr);
-        if (st == TP_ERR_NOMEM) {
-            err = perr;
-            goto done;
-        }
-        if (st) {
-            printf("rejected %s: %s\n", path, perr.msg);
-            continue;
-        }
-        for (int j = 0; j < n_valid; j++)
-            if (uids[j] == pl[i].info.uid) {
-                printf("rejected %s: uid %u already sent an update\n", path, pl[i].info.uid);
-                st = TP_ERR_FORMAT;
-            }
-        if (st) continue;
-        peers[n_valid] = &pl[i].update;
-        uids[n_valid++] = pl[i].info.uid;
-        printf("accepted %s: uid %u, window %llu\n", path, pl[i].info.uid, (unsigned long long)pl[i].info.window);
-    }
+    if (load_updates(argv + optind, n_files, &exp, pl, peers, uids, &n_valid, &n_loaded, &err)) goto done;
     if (!n_valid) {
         tp_fail(&err, TP_ERR_FORMAT, "no valid update among the %d files", n_files);
         goto done;
