@@ -15,6 +15,7 @@
 #include "export/hf_tokenizer.h"
 #include "export/model_dir.h"
 #include "model/checkpoint.h"
+#include "neuron/run_config.h"
 
 static const char usage_text[] =
     "usage: templar apply --model DIR --out DIR [--outer-lr X] [--window W] [codec options] FILE...\n"
@@ -24,7 +25,7 @@ static const char usage_text[] =
     "theta - outer_lr * aggregate to --out (atomically). Rejected files are named with the reason.\n"
     "A tensor whose aggregate is not finite is left unchanged and reported. The model's tokenizer goes\n"
     "to --out too, with its Hugging Face files (as 'templar train' writes them).\n"
-    "  --outer-lr X        outer learning rate (default 1.0)\n"
+    "  --outer-lr X        outer learning rate (default 0.8, the protocol's)\n"
     "  --window W          require this window in every message\n" CODEC_OPTIONS_HELP;
 
 /* The model's tokenizer goes to the new model with its Hugging Face files; *n = 0 when it has none. */
@@ -77,7 +78,9 @@ int cmd_apply(int argc, char **argv) {
                                          {"outer-lr", required_argument, 0, 'l'}, {"window", required_argument, 0, 'W'},
                                          {"help", no_argument, 0, 'h'}, CODEC_LONG_OPTIONS, {0, 0, 0, 0}};
     const char *model_dir = NULL, *out = NULL;
-    double lr = 1.0;
+    tp_protocol proto;
+    tp_protocol_default(&proto);
+    double lr = proto.outer_lr;
     tp_codec_params params;
     tp_codec_params_default(&params);
     tp_payload_expect exp = {0};

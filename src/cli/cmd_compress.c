@@ -15,13 +15,14 @@
 #include "core/fileio.h"
 #include "model/checkpoint.h"
 #include "net/wallet.h"
+#include "neuron/run_config.h"
 
 static const char usage_text[] =
     "usage: templar compress --before DIR --after DIR --wallet NAME --uid U --window W --out FILE\n"
     "                        [--ef FILE] [--ef-out FILE] [--step N] [--run-version V] [codec options]\n"
     "\n"
     "Writes the signed SparseLoCo message for the pseudo-gradient before - after of two model\n"
-    "directories. Error feedback: e = 0.95*e + delta (e from --ef, else 0); the message is compress(e);\n"
+    "directories. Error feedback: e = 0.9*e + delta (the protocol's decay) (e from --ef, else 0); the message is compress(e);\n"
     "e - decompress(message) is written to --ef-out.\n"
     "  --ef FILE|DIR       error feedback from a previous --ef-out file or a checkpoint directory\n"
     "  --step N            global step recorded in the message (default 0)\n"
@@ -40,6 +41,8 @@ int cmd_compress(int argc, char **argv) {
     int64_t uid = -1, window = -1, step = 0;
     tp_codec_params params;
     tp_codec_params_default(&params);
+    tp_protocol proto; /* a miner's error-feedback decay */
+    tp_protocol_default(&proto);
     int c, r;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -99,7 +102,7 @@ int cmd_compress(int argc, char **argv) {
         goto done;
     for (size_t i = 0; i < L->total; i++) delta[i] = mb->params[i] - ma->params[i];
     if (tp_codec_ws_new(0, &ws, &err) || tp_codec_ws_reserve_layout(ws, L, &params, &err) ||
-        tp_update_init_layout(&u, L, &params, &err) || tp_ef_compress_model(e, delta, 0.95f, 1.0f, L, ws, &u, &err))
+        tp_update_init_layout(&u, L, &params, &err) || tp_ef_compress_model(e, delta, (float)proto.ef_beta, 1.0f, L, ws, &u, &err))
         goto done;
     tp_wire_info info = {.window = (uint64_t)window, .uid = (uint32_t)uid, .global_step = (uint64_t)step};
     snprintf(info.run_version, sizeof info.run_version, "%s", run_version);

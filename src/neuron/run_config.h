@@ -21,15 +21,15 @@
 typedef struct {
     char run_version[TP_VERSION_MAX + 1]; /* "1": part of every key and payload */
     int inner_steps;          /* AdamW steps per window; pool = inner_steps × train.batch_size samples */
-    double outer_lr;          /* 1.0 */
+    double outer_lr;          /* 0.8 */
     int mean_over_all;        /* each coordinate's sum over all gathered peers (SparseLoCo's 1/R), not over
                                  the peers that sent it; 0 */
     int clip;                 /* median-norm clipping of the peers' updates; 1 */
     double outer_momentum;    /* outer SGD momentum on the aggregate (DiLoCo's 0.9); 0: none */
     int outer_nesterov;       /* Nesterov's form of that momentum (as DiLoCo); 1 */
     int reset_inner_optimizer;/* miners start each window's AdamW moments from zero (the LR schedule goes on); 0 */
-    double ef_beta;           /* error-feedback decay, 0.95 */
-    double eval_lr_factor;    /* Gauntlet step = outer_lr × this; 0.2 */
+    double ef_beta;           /* error-feedback decay, 0.9 */
+    double eval_lr_factor;    /* Gauntlet step = outer_lr × this; 0.25 */
     int eval_samples;         /* own and random samples per evaluated miner (at most the pool); 64 */
     int uids_per_window;      /* miners evaluated per window; 15 */
     int put_window_blocks;    /* uploads of W are accepted from the first block of W+1 for this many blocks; 2 */
