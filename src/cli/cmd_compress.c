@@ -22,8 +22,8 @@ static const char usage_text[] =
     "                        [--ef FILE] [--ef-out FILE] [--step N] [--run-version V] [codec options]\n"
     "\n"
     "Writes the signed SparseLoCo message for the pseudo-gradient before - after of two model\n"
-    "directories. Error feedback: e = 0.9*e + delta (the protocol's decay) (e from --ef, else 0); the message is compress(e);\n"
-    "e - decompress(message) is written to --ef-out.\n"
+    "directories. Error feedback: e = 0.9*e + delta, the protocol's decay (e from --ef, else 0); the\n"
+    "message is compress(e); e - decompress(message) is written to --ef-out.\n"
     "  --ef FILE|DIR       error feedback from a previous --ef-out file or a checkpoint directory\n"
     "  --step N            global step recorded in the message (default 0)\n"
     "  --run-version V     run version (default v1)\n" CODEC_OPTIONS_HELP;
@@ -102,7 +102,8 @@ int cmd_compress(int argc, char **argv) {
         goto done;
     for (size_t i = 0; i < L->total; i++) delta[i] = mb->params[i] - ma->params[i];
     if (tp_codec_ws_new(0, &ws, &err) || tp_codec_ws_reserve_layout(ws, L, &params, &err) ||
-        tp_update_init_layout(&u, L, &params, &err) || tp_ef_compress_model(e, delta, (float)proto.ef_beta, 1.0f, L, ws, &u, &err))
+        tp_update_init_layout(&u, L, &params, &err) ||
+        tp_ef_compress_model(e, delta, (float)proto.ef_beta, 1.0f, L, ws, &u, &err))
         goto done;
     tp_wire_info info = {.window = (uint64_t)window, .uid = (uint32_t)uid, .global_step = (uint64_t)step};
     snprintf(info.run_version, sizeof info.run_version, "%s", run_version);
