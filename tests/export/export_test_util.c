@@ -55,7 +55,6 @@ void make_checkpoint(const char *dir, const char *tokenizer_name, int vocab) {
     tp_llama_free(m);
 }
 
-
 void expect_cli(int rc, const char *want, const char *args) {
     char *out;
     int got = cli_run(&out, "%s", args);
