@@ -304,132 +304,208 @@ static tp_status write_meta(const prep_args *a, const split_writer w[2], int voc
 
 /* ---------------------------------------------------------------- the run */
 
-static tp_status run(const prep_args *a, tp_err *err) {
-    uint8_t *tok_bytes = NULL;
-    size_t tok_len = 0;
-    tp_tokenizer *tok = NULL;
-    tp_status st = tp_read_file(a->tokenizer, TP_TOKENIZER_MAX_FILE, &tok_bytes, &tok_len, err);
-    if (!st && (st = tp_tokenizer_load_mem(tok_bytes, tok_len, &tok, err))) tp_wrap(err, "%s", a->tokenizer);
-    if (st) {
-        free(tok_bytes);
-        return st;
-    }
-    int vocab = tp_tokenizer_vocab_size(tok);
-    uint32_t eot = tp_tokenizer_eot(tok);
-    unsigned char hash[32];
-    char digest[65];
-    if (sodium_init() < 0) st = tp_fail(err, TP_ERR_INTERNAL, "libsodium failed to initialise");
-    crypto_generichash(hash, sizeof hash, tok_bytes, tok_len, NULL, 0);
-    sodium_bin2hex(digest, sizeof digest, hash, sizeof hash);
+/* The tokenizer and the bytes of its file: they are copied to DIR/tokenizer.json and hashed for meta.json. */
+typedef struct {
+    uint8_t *bytes;
+    size_t len;
+    tp_tokenizer *tok;
+    int vocab;
+    uint32_t eot;
+    char digest[65]; /* BLAKE2b-256 of bytes, hex */
+} tok_file;
 
-    uint64_t total = 0;
-    for (int i = 0; !st && i < a->n_inputs; i++) {
-        tp_docstream *d;
-        if (!(st = tp_docstream_open(a->inputs[i].path, PIECE_BYTES, &d, err))) {
-            total += tp_docstream_size(d);
-            tp_docstream_close(d);
-        }
-    }
-    if (!st) st = tp_mkdirs(a->out, err);
-    if (!st) st = clear_outputs(a->out, err);
-
-    int nth = omp_get_max_threads(); /* honours OMP_NUM_THREADS like the rest of templar */
-    if (nth > MAX_SLOTS / 4) nth = MAX_SLOTS / 4;
-    int nslots = nth * 4 < MAX_SLOTS ? nth * 4 : MAX_SLOTS;
-    tp_encoder **enc = tp_calloc((size_t)nth, sizeof *enc, err);
-    slot *slots = tp_calloc(MAX_SLOTS, sizeof *slots, err);
-    uint64_t *counts = tp_calloc((size_t)vocab, sizeof *counts, err);
-    if (!st && (!enc || !slots || !counts)) st = TP_ERR_NOMEM;
-    for (int i = 0; !st && i < nth; i++) st = tp_encoder_new(tok, &enc[i], err);
-    for (int i = 0; !st && i < nslots; i++)
-        if (!(slots[i].buf = tp_malloc(PIECE_BYTES, err))) st = TP_ERR_NOMEM;
-
-    pool pl = {.mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER,
-               .slots = slots, .enc = enc};
+/* Everything one run owns; free_run releases it on every path. */
+typedef struct {
+    const prep_args *a;
+    tok_file tf;
+    int nth, nslots, n_workers;
+    tp_encoder **enc; /* one per thread */
+    slot *slots;
+    uint64_t *counts; /* train token histogram, for the unigram entropy */
+    pool pl;
     pthread_t threads[MAX_SLOTS];
     worker_arg args[MAX_SLOTS];
-    int n_workers = 0;
-    for (; !st && n_workers < nth - 1; n_workers++) {
-        args[n_workers] = (worker_arg){&pl, n_workers + 1};
-        if (pthread_create(&threads[n_workers], NULL, worker, &args[n_workers]) != 0) break;
-    }
+    split_writer w[2]; /* indexed by tp_split */
+    reader r;
+} prep_run;
 
-    split_writer w[2] = {{a->out, TP_SPLIT_TRAIN, a->shard_tokens, NULL, 0, 0, 0},
-                         {a->out, TP_SPLIT_VAL, a->shard_tokens, NULL, 0, 0, 0}};
-    reader r = {a->inputs, a->n_inputs, 0, NULL, a->n_val ? 0 : a->val_every, 0, 0, TP_SPLIT_TRAIN, 0};
+static tp_status load_tokenizer(const char *path, tok_file *t, tp_err *err) {
+    tp_status st = tp_read_file(path, TP_TOKENIZER_MAX_FILE, &t->bytes, &t->len, err);
+    if (!st && (st = tp_tokenizer_load_mem(t->bytes, t->len, &t->tok, err))) tp_wrap(err, "%s", path);
+    if (st) return st;
+    t->vocab = tp_tokenizer_vocab_size(t->tok);
+    t->eot = tp_tokenizer_eot(t->tok);
+    if (sodium_init() < 0) return tp_fail(err, TP_ERR_INTERNAL, "libsodium failed to initialise");
+    unsigned char hash[32];
+    crypto_generichash(hash, sizeof hash, t->bytes, t->len, NULL, 0);
+    sodium_bin2hex(t->digest, sizeof t->digest, hash, sizeof hash);
+    return TP_OK;
+}
+
+/* Opens every input once up front: a missing file fails before anything is written, and the sizes
+ * give the progress bar its total. */
+static tp_status total_input_bytes(const prep_args *a, uint64_t *total, tp_err *err) {
+    *total = 0;
+    for (int i = 0; i < a->n_inputs; i++) {
+        tp_docstream *d;
+        tp_status st = tp_docstream_open(a->inputs[i].path, PIECE_BYTES, &d, err);
+        if (st) return st;
+        *total += tp_docstream_size(d);
+        tp_docstream_close(d);
+    }
+    return TP_OK;
+}
+
+static tp_status alloc_encoders(prep_run *p, tp_err *err) {
+    p->nth = omp_get_max_threads(); /* honours OMP_NUM_THREADS like the rest of templar */
+    if (p->nth > MAX_SLOTS / 4) p->nth = MAX_SLOTS / 4;
+    p->nslots = p->nth * 4 < MAX_SLOTS ? p->nth * 4 : MAX_SLOTS;
+    p->enc = tp_calloc((size_t)p->nth, sizeof *p->enc, err);
+    p->slots = tp_calloc(MAX_SLOTS, sizeof *p->slots, err);
+    p->counts = tp_calloc((size_t)p->tf.vocab, sizeof *p->counts, err);
+    if (!p->enc || !p->slots || !p->counts) return TP_ERR_NOMEM;
+    tp_status st = TP_OK;
+    for (int i = 0; !st && i < p->nth; i++) st = tp_encoder_new(p->tf.tok, &p->enc[i], err);
+    for (int i = 0; !st && i < p->nslots; i++)
+        if (!(p->slots[i].buf = tp_malloc(PIECE_BYTES, err))) st = TP_ERR_NOMEM;
+    p->pl.slots = p->slots;
+    p->pl.enc = p->enc;
+    return st;
+}
+
+/* Threads that fail to start are simply not used: the calling thread encodes too. */
+static void start_workers(prep_run *p) {
+    for (; p->n_workers < p->nth - 1; p->n_workers++) {
+        p->args[p->n_workers] = (worker_arg){&p->pl, p->n_workers + 1};
+        if (pthread_create(&p->threads[p->n_workers], NULL, worker, &p->args[p->n_workers]) != 0) break;
+    }
+}
+
+static void stop_workers(prep_run *p) {
+    pthread_mutex_lock(&p->pl.mu);
+    p->pl.quit = 1;
+    pthread_cond_broadcast(&p->pl.go);
+    pthread_mutex_unlock(&p->pl.mu);
+    for (int i = 0; i < p->n_workers; i++) pthread_join(p->threads[i], NULL);
+}
+
+/* Fills up to nslots slots with the next pieces of input; *more = 0 once the inputs are exhausted. */
+static tp_status read_batch(prep_run *p, int *n, int *more, tp_err *err) {
+    *n = 0;
+    while (*n < p->nslots) {
+        int got;
+        tp_status st = reader_next(&p->r, &p->slots[*n], &got, err);
+        if (st) return st;
+        if (!got) {
+            *more = 0;
+            break;
+        }
+        (*n)++;
+    }
+    return TP_OK;
+}
+
+/* Appends the encoded slots[0..n) to their splits, in input order: the output does not depend on threads. */
+static tp_status write_batch(prep_run *p, int n, tp_err *err) {
+    tp_status st = TP_OK;
+    for (int i = 0; !st && i < n; i++) {
+        slot *s = &p->slots[i];
+        split_writer *sw = &p->w[s->split];
+        if (s->st) {
+            *err = s->err;
+            return s->st;
+        }
+        if (s->doc_end && !(st = tp_tokens_push(&s->out, p->tf.eot, err))) sw->docs++;
+        if (!st) st = writer_append(sw, s->out.ids, s->out.n, err);
+        if (s->split == TP_SPLIT_TRAIN)
+            for (size_t k = 0; k < s->out.n; k++) p->counts[s->out.ids[k]]++;
+    }
+    return st;
+}
+
+/* Reads, encodes and writes every input, then closes the last shards; *dt is the time it took. */
+static tp_status tokenize(prep_run *p, uint64_t total, double *dt, tp_err *err) {
+    start_workers(p);
     tp_progress prog;
     double t0 = tp_now();
     tp_progress_start(&prog, "tokenizing", total, stderr);
-    int more = !st;
-    while (more && !st) {
-        int n = 0;
-        while (n < nslots) {
-            int got;
-            if ((st = reader_next(&r, &slots[n], &got, err))) break;
-            if (!got) {
-                more = 0;
-                break;
-            }
-            n++;
-        }
-        if (st) break;
-        pool_run(&pl, n_workers, n);
-        for (int i = 0; !st && i < n; i++) { /* input order: the output does not depend on threads */
-            slot *s = &slots[i];
-            split_writer *sw = &w[s->split];
-            if (s->st) {
-                *err = s->err;
-                st = s->st;
-                break;
-            }
-            if (s->doc_end && !(st = tp_tokens_push(&s->out, eot, err))) sw->docs++;
-            if (!st) st = writer_append(sw, s->out.ids, s->out.n, err);
-            if (s->split == TP_SPLIT_TRAIN)
-                for (size_t k = 0; k < s->out.n; k++) counts[s->out.ids[k]]++;
-        }
-        tp_progress_update(&prog, reader_bytes(&r));
+    tp_status st = TP_OK;
+    for (int more = 1; more && !st;) {
+        int n;
+        if ((st = read_batch(p, &n, &more, err))) break;
+        pool_run(&p->pl, p->n_workers, n);
+        st = write_batch(p, n, err);
+        tp_progress_update(&prog, reader_bytes(&p->r));
     }
-    pthread_mutex_lock(&pl.mu);
-    pl.quit = 1;
-    pthread_cond_broadcast(&pl.go);
-    pthread_mutex_unlock(&pl.mu);
-    for (int i = 0; i < n_workers; i++) pthread_join(threads[i], NULL);
-    if (!st) st = writer_finish(&w[0], err);
-    if (!st) st = writer_finish(&w[1], err);
+    stop_workers(p);
+    if (!st) st = writer_finish(&p->w[0], err);
+    if (!st) st = writer_finish(&p->w[1], err);
     if (!st) tp_progress_finish(&prog);
-    double dt = tp_now() - t0;
-    uint64_t bytes = reader_bytes(&r);
-    if (r.d) tp_docstream_close(r.d);
-    for (int k = 0; k < 2; k++)
-        if (w[k].cur) tp_npy_stream_abort(w[k].cur);
+    *dt = tp_now() - t0;
+    return st;
+}
 
-    double entropy = st ? 0 : unigram_entropy(counts, vocab, eot);
+/* tokenizer.json, then meta.json last: a directory without meta.json is unfinished. */
+static tp_status write_outputs(const prep_run *p, double entropy, uint64_t bytes, tp_err *err) {
     char path[4200];
-    if (!st) st = tp_path_join(path, sizeof path, a->out, "tokenizer.json", err);
-    if (!st) st = tp_write_file_atomic(path, tok_bytes, tok_len, err);
-    if (!st) st = write_meta(a, w, vocab, eot, entropy, digest, bytes, err);
+    tp_status st = tp_path_join(path, sizeof path, p->a->out, "tokenizer.json", err);
+    if (!st) st = tp_write_file_atomic(path, p->tf.bytes, p->tf.len, err);
+    if (!st) st = write_meta(p->a, p->w, p->tf.vocab, p->tf.eot, entropy, p->tf.digest, bytes, err);
+    return st;
+}
+
+static void print_summary(const prep_run *p, double entropy, uint64_t bytes, double dt) {
+    const split_writer *w = p->w;
+    printf("documents: %" PRIu64 " (train %" PRIu64 ", val %" PRIu64 ")\n", w[0].docs + w[1].docs, w[0].docs,
+           w[1].docs);
+    printf("tokens: train %" PRIu64 " in %d shard%s, val %" PRIu64 " in %d shard%s; %.3f bytes/token\n", w[0].tokens,
+           w[0].n_shards, w[0].n_shards == 1 ? "" : "s", w[1].tokens, w[1].n_shards, w[1].n_shards == 1 ? "" : "s",
+           w[0].tokens + w[1].tokens ? (double)bytes / (double)(w[0].tokens + w[1].tokens) : 0.0);
+    printf("speed: %.1f MB in %.2f s (%.1f MB/s, %d threads)\n", (double)bytes / 1e6, dt,
+           dt > 0 ? (double)bytes / 1e6 / dt : 0.0, p->n_workers + 1);
+    printf("unigram entropy: %.4f nats (loss floor of a context-free model)\n", entropy);
+    printf("wrote %s/meta.json\n", p->a->out);
+}
+
+/* Safe on a partly set up run: an unfinished shard is aborted, everything allocated is freed. */
+static void free_run(prep_run *p) {
+    if (p->r.d) tp_docstream_close(p->r.d);
+    for (int k = 0; k < 2; k++)
+        if (p->w[k].cur) tp_npy_stream_abort(p->w[k].cur);
+    for (int i = 0; p->enc && i < p->nth; i++) tp_encoder_free(p->enc[i]);
+    for (int i = 0; p->slots && i < MAX_SLOTS; i++) {
+        free(p->slots[i].buf);
+        tp_tokens_free(&p->slots[i].out);
+    }
+    free(p->enc);
+    free(p->slots);
+    free(p->counts);
+    free(p->tf.bytes);
+    tp_tokenizer_free(p->tf.tok);
+}
+
+static tp_status run(const prep_args *a, tp_err *err) {
+    prep_run p = {
+        .a = a,
+        .pl = {.mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER},
+        .w = {{a->out, TP_SPLIT_TRAIN, a->shard_tokens, NULL, 0, 0, 0},
+              {a->out, TP_SPLIT_VAL, a->shard_tokens, NULL, 0, 0, 0}},
+        .r = {a->inputs, a->n_inputs, 0, NULL, a->n_val ? 0 : a->val_every, 0, 0, TP_SPLIT_TRAIN, 0},
+    };
+    uint64_t total = 0;
+    double dt = 0;
+    tp_status st = load_tokenizer(a->tokenizer, &p.tf, err);
+    if (!st) st = total_input_bytes(a, &total, err);
+    if (!st) st = tp_mkdirs(a->out, err);
+    if (!st) st = clear_outputs(a->out, err);
+    if (!st) st = alloc_encoders(&p, err);
+    if (!st) st = tokenize(&p, total, &dt, err);
     if (!st) {
-        printf("documents: %" PRIu64 " (train %" PRIu64 ", val %" PRIu64 ")\n", w[0].docs + w[1].docs, w[0].docs,
-               w[1].docs);
-        printf("tokens: train %" PRIu64 " in %d shard%s, val %" PRIu64 " in %d shard%s; %.3f bytes/token\n",
-               w[0].tokens, w[0].n_shards, w[0].n_shards == 1 ? "" : "s", w[1].tokens, w[1].n_shards,
-               w[1].n_shards == 1 ? "" : "s",
-               w[0].tokens + w[1].tokens ? (double)bytes / (double)(w[0].tokens + w[1].tokens) : 0.0);
-        printf("speed: %.1f MB in %.2f s (%.1f MB/s, %d threads)\n", (double)bytes / 1e6, dt,
-               dt > 0 ? (double)bytes / 1e6 / dt : 0.0, n_workers + 1);
-        printf("unigram entropy: %.4f nats (loss floor of a context-free model)\n", entropy);
-        printf("wrote %s/meta.json\n", a->out);
+        uint64_t bytes = reader_bytes(&p.r);
+        double entropy = unigram_entropy(p.counts, p.tf.vocab, p.tf.eot);
+        if (!(st = write_outputs(&p, entropy, bytes, err))) print_summary(&p, entropy, bytes, dt);
     }
-    for (int i = 0; enc && i < nth; i++) tp_encoder_free(enc[i]);
-    for (int i = 0; slots && i < MAX_SLOTS; i++) {
-        free(slots[i].buf);
-        tp_tokens_free(&slots[i].out);
-    }
-    free(enc);
-    free(slots);
-    free(counts);
-    free(tok_bytes);
-    tp_tokenizer_free(tok);
+    free_run(&p);
     return st;
 }
 

@@ -413,35 +413,43 @@ static FILE *open_in(const char *dir, const char *name) {
     return fopen(p, "w");
 }
 
-/* .dat files and plots.gp in DIR/plots (paths in the script are relative to it, so no quoting of
- * DIR is needed), then gnuplot. A missing gnuplot is reported, not fatal. */
-static void make_plots(report *r) {
-    static const char *const pngs[] = {"loss.png", "weights.png", "gather.png"};
+static const char *const plot_pngs[] = {"loss.png", "weights.png", "gather.png"}; /* in r->plotted order */
+
+typedef struct {
+    FILE *loss, *gather, *weights, *gp;
+} plot_files;
+
+/* Removes the old PNGs (a rebuilt report never shows a stale plot), creates DIR/plots and opens the
+ * .dat files and plots.gp in it. Returns 0 with all four open, or -1 with why in r->plots_error. */
+static int open_plot_files(report *r, plot_files *f) {
     char p[LN_PATH_MAX + 64];
     for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/%s", r->dir, pngs[i]);
-        unlink(p); /* a rebuilt report never shows a stale plot */
+        snprintf(p, sizeof p, "%s/%s", r->dir, plot_pngs[i]);
+        unlink(p);
     }
     snprintf(p, sizeof p, "%s/plots", r->dir);
     tp_err err;
     if (tp_mkdirs(p, &err)) {
         snprintf(r->plots_error, sizeof r->plots_error, "cannot create %.200s: %.200s", p, err.msg);
-        return;
+        return -1;
     }
-    FILE *loss = open_in(r->dir, "loss.dat"), *gather = open_in(r->dir, "gather.dat"),
-         *weights = open_in(r->dir, "weights.dat"), *gp = open_in(r->dir, "plots.gp");
-    if (!loss || !gather || !weights || !gp) {
-        snprintf(r->plots_error, sizeof r->plots_error, "cannot write in %s/plots: %s", r->dir, strerror(errno));
-        if (loss) fclose(loss);
-        if (gather) fclose(gather);
-        if (weights) fclose(weights);
-        if (gp) fclose(gp);
-        return;
-    }
-    /* Columns of weights.dat: every uid that ever got weight, ascending. */
-    int64_t *cols = calloc((size_t)r->n + 1, sizeof *cols);
+    f->loss = open_in(r->dir, "loss.dat");
+    f->gather = open_in(r->dir, "gather.dat");
+    f->weights = open_in(r->dir, "weights.dat");
+    f->gp = open_in(r->dir, "plots.gp");
+    if (f->loss && f->gather && f->weights && f->gp) return 0;
+    snprintf(r->plots_error, sizeof r->plots_error, "cannot write in %s/plots: %s", r->dir, strerror(errno));
+    if (f->loss) fclose(f->loss);
+    if (f->gather) fclose(f->gather);
+    if (f->weights) fclose(f->weights);
+    if (f->gp) fclose(f->gp);
+    return -1;
+}
+
+/* Columns of weights.dat: every uid that ever got weight, ascending. Fills cols with node indices. */
+static int weight_columns(const report *r, int64_t *cols) {
     int ncols = 0;
-    for (int k = 0; cols && k < r->n; k++) {
+    for (int k = 0; k < r->n; k++) {
         char key[24];
         uid_key(r->nodes[k].uid, key, sizeof key);
         size_t i;
@@ -450,33 +458,39 @@ static void make_plots(report *r) {
         json_array_foreach(r->windows, i, e) any |= num(json_object_get(e, "weights_combined"), key) > 0;
         if (any) cols[ncols++] = k;
     }
-    fprintf(loss, "# window heldout_loss (leader)\n");
-    fprintf(gather, "# window gather_success (leader)\n");
-    fprintf(weights, "# window, then the stake-weighted weight of each uid:");
-    for (int c = 0; c < ncols; c++) fprintf(weights, " %" PRId64, r->nodes[cols[c]].uid);
-    fputc('\n', weights);
+    return ncols;
+}
+
+/* One row per window in each .dat file; sets r->plotted for the plots that got data. */
+static void write_plot_data(report *r, const plot_files *f, const int64_t *cols, int ncols) {
+    fprintf(f->loss, "# window heldout_loss (leader)\n");
+    fprintf(f->gather, "# window gather_success (leader)\n");
+    fprintf(f->weights, "# window, then the stake-weighted weight of each uid:");
+    for (int c = 0; c < ncols; c++) fprintf(f->weights, " %" PRId64, r->nodes[cols[c]].uid);
+    fputc('\n', f->weights);
     size_t i;
     json_t *e;
     json_array_foreach(r->windows, i, e) {
         int64_t w = json_integer_value(json_object_get(e, "window"));
         double l = num(e, "heldout_loss"), g = num(e, "gather_success");
-        if (isfinite(l)) fprintf(loss, "%" PRId64 " %.9g\n", w, l), r->plotted[0] = 1;
-        if (isfinite(g)) fprintf(gather, "%" PRId64 " %.9g\n", w, g), r->plotted[2] = 1;
-        fprintf(weights, "%" PRId64, w);
+        if (isfinite(l)) fprintf(f->loss, "%" PRId64 " %.9g\n", w, l), r->plotted[0] = 1;
+        if (isfinite(g)) fprintf(f->gather, "%" PRId64 " %.9g\n", w, g), r->plotted[2] = 1;
+        fprintf(f->weights, "%" PRId64, w);
         json_t *comb = json_object_get(e, "weights_combined");
         for (int c = 0; c < ncols; c++) {
             char key[24];
             double x = num(comb, uid_key(r->nodes[cols[c]].uid, key, sizeof key));
             /* No weights set yet: a gap, not a zero. */
-            if (!json_object_size(comb)) fprintf(weights, " ?");
-            else fprintf(weights, " %.9g", isfinite(x) ? x : 0.0);
+            if (!json_object_size(comb)) fprintf(f->weights, " ?");
+            else fprintf(f->weights, " %.9g", isfinite(x) ? x : 0.0);
         }
-        fputc('\n', weights);
+        fputc('\n', f->weights);
     }
     r->plotted[1] = ncols > 0 && json_array_size(r->windows) > 0;
-    fclose(loss);
-    fclose(gather);
-    fclose(weights);
+}
+
+/* plots.gp: one plot per r->plotted entry; paths are relative to DIR/plots. */
+static void write_plot_script(const report *r, FILE *gp, const int64_t *cols, int ncols) {
     fprintf(gp, "# templar localnet plots: run `gnuplot plots.gp` in this directory.\n"
                 "set terminal pngcairo size 960,540 noenhanced\n"
                 "set grid\nset xlabel 'window'\nset format x '%%.0f'\nset key outside right\n"
@@ -499,12 +513,10 @@ static void make_plots(report *r) {
         fprintf(gp, "set output '../gather.png'\nset title 'Gather success (leader validator)'\n"
                     "set ylabel 'share of the gather peers delivered'\nset yrange [0:1.05]\n"
                     "plot 'gather.dat' using 1:2 with linespoints lw 2 pt 7 title 'gather success'\n");
-    fclose(gp);
-    free(cols);
-    if (!r->plotted[0] && !r->plotted[1] && !r->plotted[2]) {
-        snprintf(r->plots_error, sizeof r->plots_error, "nothing to plot yet");
-        return;
-    }
+}
+
+/* Runs plots.gp. Without gnuplot nothing is plotted; if it fails, r->plotted keeps the PNGs it did write. */
+static void run_gnuplot(report *r) {
     if (!on_path("gnuplot")) {
         snprintf(r->plots_error, sizeof r->plots_error,
                  "gnuplot is not on PATH (scripts/install-deps installs gnuplot-nox): no plots; the data is in "
@@ -520,14 +532,37 @@ static void make_plots(report *r) {
     unlink(log);
     char *argv[] = {"gnuplot", "plots.gp", NULL};
     int code = 0;
+    tp_err err;
     if (ln_run_command(argv, cwd, log, &code, &err) || code) {
         snprintf(r->plots_error, sizeof r->plots_error, "gnuplot failed (exit status %d); see %.400s", code, log);
         fprintf(stderr, "templar localnet: %s\n", r->plots_error);
+        char p[LN_PATH_MAX + 64];
         for (int k = 0; k < 3; k++) {
-            snprintf(p, sizeof p, "%s/%s", r->dir, pngs[k]);
+            snprintf(p, sizeof p, "%s/%s", r->dir, plot_pngs[k]);
             r->plotted[k] = tp_path_exists(p);
         }
     }
+}
+
+/* .dat files and plots.gp in DIR/plots (paths in the script are relative to it, so no quoting of
+ * DIR is needed), then gnuplot. A missing gnuplot is reported, not fatal. */
+static void make_plots(report *r) {
+    plot_files f;
+    if (open_plot_files(r, &f)) return;
+    int64_t *cols = calloc((size_t)r->n + 1, sizeof *cols);
+    int ncols = cols ? weight_columns(r, cols) : 0;
+    write_plot_data(r, &f, cols, ncols);
+    fclose(f.loss);
+    fclose(f.gather);
+    fclose(f.weights);
+    write_plot_script(r, f.gp, cols, ncols);
+    fclose(f.gp);
+    free(cols);
+    if (!r->plotted[0] && !r->plotted[1] && !r->plotted[2]) {
+        snprintf(r->plots_error, sizeof r->plots_error, "nothing to plot yet");
+        return;
+    }
+    run_gnuplot(r);
 }
 
 /* ---------------------------------------------------------------- report.json */

@@ -125,109 +125,157 @@ static int parse_name(const char **pp, const char *end, char out[XML_NAME]) {
     return 0;
 }
 
+/* One walk's position and state, shared by its phases. Each phase returns 0, or -1 with a reason in
+ * *why (left NULL when the callback stopped the walk). */
+typedef struct {
+    xml_state x;
+    const char *p, *end;
+    int root_seen;
+    xml_event on;
+    void *ctx;
+    const char **why;
+} xml_walker;
+
+/* Character data or a reference at w->p (anything but '<'). */
+static int walk_text(xml_walker *w) {
+    xml_state *x = &w->x;
+    unsigned char c = (unsigned char)*w->p;
+    if (c == '&') {
+        if (!x->depth) return *w->why = "text outside the root element", -1;
+        size_t used = decode_ref(w->p, w->end, x);
+        if (!used) return *w->why = "invalid entity or character reference", -1;
+        w->p += used;
+        return 0;
+    }
+    if (c < 0x20 && !is_space(c)) return *w->why = "control character", -1;
+    if (!x->depth) {
+        if (!is_space(c)) return *w->why = "text outside the root element", -1;
+        w->p++;
+        return 0;
+    }
+    const char *q = w->p;
+    while (q < w->end && *q != '<' && *q != '&' && ((unsigned char)*q >= 0x20 || is_space((unsigned char)*q))) q++;
+    text_add(x, w->p, (size_t)(q - w->p));
+    w->p = q;
+    return 0;
+}
+
+/* Reports the end of the innermost element and pops it. */
+static int end_element(xml_walker *w) {
+    if (w->on(w->ctx, &w->x, 1)) return -1;
+    w->x.depth--;
+    text_reset(&w->x);
+    return 0;
+}
+
+/* "</name>", which has to close the innermost element. */
+static int walk_end_tag(xml_walker *w) {
+    const xml_state *x = &w->x;
+    char name[XML_NAME];
+    w->p += 2;
+    if (parse_name(&w->p, w->end, name)) return *w->why = "bad end tag name", -1;
+    while (w->p < w->end && is_space((unsigned char)*w->p)) w->p++;
+    if (w->p >= w->end || *w->p != '>') return *w->why = "unterminated end tag", -1;
+    w->p++;
+    if (!x->depth || strcmp(name, x->name[x->depth - 1])) return *w->why = "mismatched end tag", -1;
+    return end_element(w);
+}
+
+/* Skips a start tag's attributes through its '>' or "/>" (then *self_close = 1). Attributes are
+ * skipped, but their quoting still has to be well formed. */
+static int skip_attributes(xml_walker *w, int *self_close) {
+    const char *p = w->p, *end = w->end;
+    *self_close = 0;
+    for (;;) {
+        if (p >= end) return *w->why = "unterminated start tag", -1;
+        char a = *p;
+        if (a == '>') {
+            p++;
+            break;
+        }
+        if (a == '/') {
+            if (p + 1 >= end || p[1] != '>') return *w->why = "bad '/' in start tag", -1;
+            p += 2;
+            *self_close = 1;
+            break;
+        }
+        if (a == '"' || a == '\'') {
+            const char *q = memchr(p + 1, a, (size_t)(end - p - 1));
+            if (!q) return *w->why = "unterminated attribute value", -1;
+            if (memchr(p + 1, '<', (size_t)(q - p - 1))) return *w->why = "'<' in attribute value", -1;
+            p = q + 1;
+            continue;
+        }
+        if (a == '<') return *w->why = "'<' inside a start tag", -1;
+        p++;
+    }
+    w->p = p;
+    return 0;
+}
+
+/* "<name ...>" or "<name .../>": pushes the element and reports its start (and its end if it closes
+ * itself). */
+static int walk_start_tag(xml_walker *w) {
+    xml_state *x = &w->x;
+    if (!x->depth && w->root_seen) return *w->why = "more than one root element", -1;
+    if (x->depth == XML_DEPTH) return *w->why = "elements nested too deeply", -1;
+    w->p++;
+    if (parse_name(&w->p, w->end, x->name[x->depth])) return *w->why = "bad element name", -1;
+    int self_close;
+    if (skip_attributes(w, &self_close)) return -1;
+    x->depth++;
+    w->root_seen = 1;
+    text_reset(x);
+    if (w->on(w->ctx, x, 0)) return -1;
+    return self_close ? end_element(w) : 0;
+}
+
+/* Markup at w->p ('<'): a processing instruction, comment, CDATA section, end tag or start tag. */
+static int walk_markup(xml_walker *w) {
+    const char *p = w->p, *end = w->end;
+    size_t left = (size_t)(end - p);
+    if (left >= 2 && p[1] == '?') {
+        const char *q = find(p + 2, end, "?>");
+        if (!q) return *w->why = "unterminated processing instruction", -1;
+        w->p = q + 2;
+    } else if (left >= 4 && !memcmp(p, "<!--", 4)) {
+        const char *q = find(p + 4, end, "-->");
+        if (!q) return *w->why = "unterminated comment", -1;
+        w->p = q + 3;
+    } else if (left >= 9 && !memcmp(p, "<![CDATA[", 9)) {
+        if (!w->x.depth) return *w->why = "CDATA outside the root element", -1;
+        const char *q = find(p + 9, end, "]]>");
+        if (!q) return *w->why = "unterminated CDATA section", -1;
+        text_add(&w->x, p + 9, (size_t)(q - p - 9));
+        w->p = q + 3;
+    } else if (left >= 2 && p[1] == '!') {
+        return *w->why = "DTDs and declarations are not accepted", -1;
+    } else if (left >= 2 && p[1] == '/') {
+        return walk_end_tag(w);
+    } else {
+        return walk_start_tag(w);
+    }
+    return 0;
+}
+
 /* Walks the document. Returns 0, or -1 with a reason in *why. The callback's own failures stop the
  * walk with *why = NULL. */
 static int xml_walk(const char *doc, size_t len, xml_event on, void *ctx, const char **why) {
-    xml_state x;
-    x.depth = 0;
-    text_reset(&x);
-    const char *p = doc, *end = doc + len;
-    int root_seen = 0;
+    xml_walker w;
+    w.x.depth = 0;
+    text_reset(&w.x);
+    w.p = doc;
+    w.end = doc + len;
+    w.root_seen = 0;
+    w.on = on;
+    w.ctx = ctx;
+    w.why = why;
     *why = NULL;
-    if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3;
-    while (p < end) {
-        unsigned char c = (unsigned char)*p;
-        if (c != '<') {
-            if (c == '&') {
-                if (!x.depth) return *why = "text outside the root element", -1;
-                size_t used = decode_ref(p, end, &x);
-                if (!used) return *why = "invalid entity or character reference", -1;
-                p += used;
-                continue;
-            }
-            if (c < 0x20 && !is_space(c)) return *why = "control character", -1;
-            if (!x.depth) {
-                if (!is_space(c)) return *why = "text outside the root element", -1;
-                p++;
-                continue;
-            }
-            const char *q = p;
-            while (q < end && *q != '<' && *q != '&' && ((unsigned char)*q >= 0x20 || is_space((unsigned char)*q))) q++;
-            text_add(&x, p, (size_t)(q - p));
-            p = q;
-            continue;
-        }
-        size_t left = (size_t)(end - p);
-        if (left >= 2 && p[1] == '?') {
-            const char *q = find(p + 2, end, "?>");
-            if (!q) return *why = "unterminated processing instruction", -1;
-            p = q + 2;
-        } else if (left >= 4 && !memcmp(p, "<!--", 4)) {
-            const char *q = find(p + 4, end, "-->");
-            if (!q) return *why = "unterminated comment", -1;
-            p = q + 3;
-        } else if (left >= 9 && !memcmp(p, "<![CDATA[", 9)) {
-            if (!x.depth) return *why = "CDATA outside the root element", -1;
-            const char *q = find(p + 9, end, "]]>");
-            if (!q) return *why = "unterminated CDATA section", -1;
-            text_add(&x, p + 9, (size_t)(q - p - 9));
-            p = q + 3;
-        } else if (left >= 2 && p[1] == '!') {
-            return *why = "DTDs and declarations are not accepted", -1;
-        } else if (left >= 2 && p[1] == '/') {
-            char name[XML_NAME];
-            p += 2;
-            if (parse_name(&p, end, name)) return *why = "bad end tag name", -1;
-            while (p < end && is_space((unsigned char)*p)) p++;
-            if (p >= end || *p != '>') return *why = "unterminated end tag", -1;
-            p++;
-            if (!x.depth || strcmp(name, x.name[x.depth - 1])) return *why = "mismatched end tag", -1;
-            if (on(ctx, &x, 1)) return -1;
-            x.depth--;
-            text_reset(&x);
-        } else {
-            if (!x.depth && root_seen) return *why = "more than one root element", -1;
-            if (x.depth == XML_DEPTH) return *why = "elements nested too deeply", -1;
-            p++;
-            if (parse_name(&p, end, x.name[x.depth])) return *why = "bad element name", -1;
-            /* Attributes are skipped, but their quoting still has to be well formed. */
-            int self_close = 0;
-            for (;;) {
-                if (p >= end) return *why = "unterminated start tag", -1;
-                char a = *p;
-                if (a == '>') {
-                    p++;
-                    break;
-                }
-                if (a == '/') {
-                    if (p + 1 >= end || p[1] != '>') return *why = "bad '/' in start tag", -1;
-                    p += 2;
-                    self_close = 1;
-                    break;
-                }
-                if (a == '"' || a == '\'') {
-                    const char *q = memchr(p + 1, a, (size_t)(end - p - 1));
-                    if (!q) return *why = "unterminated attribute value", -1;
-                    if (memchr(p + 1, '<', (size_t)(q - p - 1))) return *why = "'<' in attribute value", -1;
-                    p = q + 1;
-                    continue;
-                }
-                if (a == '<') return *why = "'<' inside a start tag", -1;
-                p++;
-            }
-            x.depth++;
-            root_seen = 1;
-            text_reset(&x);
-            if (on(ctx, &x, 0)) return -1;
-            if (self_close) {
-                if (on(ctx, &x, 1)) return -1;
-                x.depth--;
-                text_reset(&x);
-            }
-        }
-    }
-    if (x.depth) return *why = "document ends inside an element", -1;
-    if (!root_seen) return *why = "no root element", -1;
+    if (len >= 3 && !memcmp(w.p, "\xEF\xBB\xBF", 3)) w.p += 3;
+    while (w.p < w.end)
+        if (*w.p == '<' ? walk_markup(&w) : walk_text(&w)) return -1;
+    if (w.x.depth) return *why = "document ends inside an element", -1;
+    if (!w.root_seen) return *why = "no root element", -1;
     return 0;
 }
 

@@ -125,12 +125,8 @@ static void stop(job *j, CURLM *multi) {
     j->easy = NULL;
 }
 
-tp_status tp_store_gather(tp_gather_item *items, size_t n, const tp_gather_opts *o, tp_err *err) {
-    if (!o || !(o->timeout_s > 0)) return tp_fail(err, TP_ERR_ARG, "gather needs a positive timeout");
-    if (n && !items) return tp_fail(err, TP_ERR_ARG, "gather of %zu items without items", n);
-    double deadline = tp_now() + o->timeout_s;
-    int parallel = o->parallel > 0 ? o->parallel : 16;
-    size_t remote = 0;
+/* Clears every item's results and counts the remote ones. */
+static tp_status reset_items(tp_gather_item *items, size_t n, size_t *remote, tp_err *err) {
     for (size_t i = 0; i < n; i++) {
         tp_gather_item *it = &items[i];
         it->status = TP_FETCH_ERROR;
@@ -141,10 +137,13 @@ tp_status tp_store_gather(tp_gather_item *items, size_t n, const tp_gather_opts 
         it->received = 0;
         it->msg[0] = 0;
         if (!it->store) return tp_fail(err, TP_ERR_ARG, "gather item %zu has no store", i);
-        if (!it->store->local) remote++;
+        if (!it->store->local) (*remote)++;
     }
-    job *jobs = remote ? tp_calloc(remote, sizeof *jobs, err) : NULL;
-    if (remote && !jobs) return TP_ERR_NOMEM;
+    return TP_OK;
+}
+
+/* Reads the local items now and makes each remote one a waiting job in jobs; returns their count. */
+static size_t plan_jobs(tp_gather_item *items, size_t n, const tp_gather_opts *o, double deadline, job *jobs) {
     size_t nj = 0;
     for (size_t i = 0; i < n; i++) {
         tp_gather_item *it = &items[i];
@@ -169,87 +168,135 @@ tp_status tp_store_gather(tp_gather_item *items, size_t n, const tp_gather_opts 
         j->req.not_before = o->not_before;
         j->req.not_after = o->not_after;
     }
-    if (!nj) {
-        free(jobs);
-        return TP_OK;
-    }
-    CURLM *multi = curl_multi_init();
-    if (!multi) {
-        free(jobs);
-        return tp_fail(err, TP_ERR_INTERNAL, "libcurl failed to create a multi handle");
-    }
-    size_t done = 0;
-    for (;;) {
-        double now = tp_now();
-        int active = 0;
-        for (size_t i = 0; i < nj; i++) active += jobs[i].state == JOB_ACTIVE;
-        /* Start what may start, in item order, up to the parallel limit. */
-        for (size_t i = 0; i < nj && active < parallel && now < deadline; i++) {
-            if (jobs[i].state != JOB_WAITING || jobs[i].next_at > now) continue;
-            start(&jobs[i], multi, deadline);
-            active += jobs[i].state == JOB_ACTIVE;
-        }
-        done = 0;
-        for (size_t i = 0; i < nj; i++) done += jobs[i].state == JOB_DONE;
-        if (done == nj) break;
-        if (now >= deadline) break;
+    return nj;
+}
 
-        int running = 0;
-        curl_multi_perform(multi, &running);
-        CURLMsg *m;
-        int left, progressed = 0;
-        while ((m = curl_multi_info_read(multi, &left))) {
-            if (m->msg != CURLMSG_DONE) continue;
-            progressed = 1;
-            char *priv = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-            job *j = (job *)priv;
-            CURLcode rc = m->data.result;
-            stop(j, multi);
-            tp_err e;
-            int retry;
-            tp_fetch f = tp_s3_req_result(&j->req, rc, &retry, &e);
-            double t = tp_now();
-            double wait = retry ? tp_store_backoff(j->it->store, j->it->attempts) : 0;
-            if (f != TP_FETCH_OK && retry && j->it->attempts < j->max_attempts && t + wait < deadline) {
-                item_say(j->it, e.msg); /* kept in case the deadline ends the retries */
-                j->next_at = t + wait;
-                j->state = JOB_WAITING;
-            } else {
-                finish(j, f, f == TP_FETCH_OK ? NULL : e.msg);
-            }
-        }
-        /* A transfer ended: its slot can start the next one without waiting. */
-        if (progressed) continue;
-        /* Sleep until there is network activity, a retry is due, or the deadline. */
-        double wake = deadline;
-        for (size_t i = 0; i < nj; i++)
-            if (jobs[i].state == JOB_WAITING && jobs[i].next_at < wake) wake = jobs[i].next_at;
-        double dt = wake - tp_now();
-        int ms = dt <= 0 ? 0 : dt > 1.0 ? 1000 : (int)ceil(dt * 1000);
-        if (ms > 0) curl_multi_poll(multi, NULL, 0, ms, NULL);
+/* The S3 half of one gather: its jobs on one multi handle, under one deadline. */
+typedef struct {
+    job *jobs;
+    size_t nj;
+    CURLM *multi;
+    const tp_gather_opts *o;
+    double deadline;
+    int parallel;
+} gather_run;
+
+/* Starts what may start, in item order, up to the parallel limit. */
+static void start_due(gather_run *g, double now) {
+    int active = 0;
+    for (size_t i = 0; i < g->nj; i++) active += g->jobs[i].state == JOB_ACTIVE;
+    for (size_t i = 0; i < g->nj && active < g->parallel && now < g->deadline; i++) {
+        if (g->jobs[i].state != JOB_WAITING || g->jobs[i].next_at > now) continue;
+        start(&g->jobs[i], g->multi, g->deadline);
+        active += g->jobs[i].state == JOB_ACTIVE;
     }
-    /* Whatever the deadline cut short. */
-    for (size_t i = 0; i < nj; i++) {
-        job *j = &jobs[i];
+}
+
+static int all_done(const gather_run *g) {
+    size_t done = 0;
+    for (size_t i = 0; i < g->nj; i++) done += g->jobs[i].state == JOB_DONE;
+    return done == g->nj;
+}
+
+/* A transfer ended: schedules a retry if one may start before the deadline, else finishes its job. */
+static void settle(gather_run *g, CURLMsg *m) {
+    char *priv = NULL;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+    job *j = (job *)priv;
+    CURLcode rc = m->data.result; /* read before stop(): removing the handle invalidates m */
+    stop(j, g->multi);
+    tp_err e;
+    int retry;
+    tp_fetch f = tp_s3_req_result(&j->req, rc, &retry, &e);
+    double t = tp_now();
+    double wait = retry ? tp_store_backoff(j->it->store, j->it->attempts) : 0;
+    if (f != TP_FETCH_OK && retry && j->it->attempts < j->max_attempts && t + wait < g->deadline) {
+        item_say(j->it, e.msg); /* kept in case the deadline ends the retries */
+        j->next_at = t + wait;
+        j->state = JOB_WAITING;
+    } else {
+        finish(j, f, f == TP_FETCH_OK ? NULL : e.msg);
+    }
+}
+
+/* Moves the transfers along and settles those that ended; returns whether any did. */
+static int run_transfers(gather_run *g) {
+    int running = 0;
+    curl_multi_perform(g->multi, &running);
+    CURLMsg *m;
+    int left, progressed = 0;
+    while ((m = curl_multi_info_read(g->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        progressed = 1;
+        settle(g, m);
+    }
+    return progressed;
+}
+
+/* Sleeps until there is network activity, a retry is due, or the deadline. */
+static void wait_for_activity(gather_run *g) {
+    double wake = g->deadline;
+    for (size_t i = 0; i < g->nj; i++)
+        if (g->jobs[i].state == JOB_WAITING && g->jobs[i].next_at < wake) wake = g->jobs[i].next_at;
+    double dt = wake - tp_now();
+    int ms = dt <= 0 ? 0 : dt > 1.0 ? 1000 : (int)ceil(dt * 1000);
+    if (ms > 0) curl_multi_poll(g->multi, NULL, 0, ms, NULL);
+}
+
+/* Finishes whatever the deadline cut short. */
+static void expire_unfinished(gather_run *g) {
+    double timeout_s = g->o->timeout_s;
+    for (size_t i = 0; i < g->nj; i++) {
+        job *j = &g->jobs[i];
         if (j->state == JOB_DONE) continue;
-        stop(j, multi);
+        stop(j, g->multi);
         char msg[sizeof j->it->msg];
         if (j->it->attempts == 0)
             snprintf(msg, sizeof msg, "%s/%s: not started before the gather's deadline (%.1f s)", tp_store_uri(j->it->store),
-                     j->it->key, o->timeout_s);
+                     j->it->key, timeout_s);
         else if (j->it->msg[0])
-            snprintf(msg, sizeof msg, "deadline (%.1f s) passed while retrying: %.400s", o->timeout_s, j->it->msg);
+            snprintf(msg, sizeof msg, "deadline (%.1f s) passed while retrying: %.400s", timeout_s, j->it->msg);
         else
             snprintf(msg, sizeof msg, "%s/%s: no complete answer before the gather's deadline (%.1f s)",
-                     tp_store_uri(j->it->store), j->it->key, o->timeout_s);
+                     tp_store_uri(j->it->store), j->it->key, timeout_s);
         /* finish() appends the attempt count to the message. */
         finish(j, TP_FETCH_ERROR, msg);
         j->it->received = j->req.received;
     }
-    curl_multi_cleanup(multi);
-    free(jobs);
+}
+
+/* Runs the S3 jobs concurrently until all are done or the deadline passes. */
+static tp_status gather_remote(job *jobs, size_t nj, const tp_gather_opts *o, double deadline, tp_err *err) {
+    gather_run g = {.jobs = jobs, .nj = nj, .o = o, .deadline = deadline, .parallel = o->parallel > 0 ? o->parallel : 16};
+    g.multi = curl_multi_init();
+    if (!g.multi) return tp_fail(err, TP_ERR_INTERNAL, "libcurl failed to create a multi handle");
+    for (;;) {
+        double now = tp_now();
+        start_due(&g, now);
+        if (all_done(&g)) break;
+        if (now >= deadline) break;
+        /* A transfer ended: its slot can start the next one without waiting. */
+        if (run_transfers(&g)) continue;
+        wait_for_activity(&g);
+    }
+    expire_unfinished(&g);
+    curl_multi_cleanup(g.multi);
     return TP_OK;
+}
+
+tp_status tp_store_gather(tp_gather_item *items, size_t n, const tp_gather_opts *o, tp_err *err) {
+    if (!o || !(o->timeout_s > 0)) return tp_fail(err, TP_ERR_ARG, "gather needs a positive timeout");
+    if (n && !items) return tp_fail(err, TP_ERR_ARG, "gather of %zu items without items", n);
+    double deadline = tp_now() + o->timeout_s;
+    size_t remote = 0;
+    tp_status st = reset_items(items, n, &remote, err);
+    if (st) return st;
+    job *jobs = remote ? tp_calloc(remote, sizeof *jobs, err) : NULL;
+    if (remote && !jobs) return TP_ERR_NOMEM;
+    size_t nj = plan_jobs(items, n, o, deadline, jobs);
+    st = nj ? gather_remote(jobs, nj, o, deadline, err) : TP_OK;
+    free(jobs);
+    return st;
 }
 
 void tp_gather_free(tp_gather_item *items, size_t n) {
