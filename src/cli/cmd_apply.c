@@ -73,86 +73,136 @@ static tp_status load_updates(char **paths, int n_files, const tp_payload_expect
     return TP_OK;
 }
 
-int cmd_apply(int argc, char **argv) {
+typedef struct {
+    const char *model_dir, *out;
+    double lr;
+    tp_codec_params params;
+    tp_payload_expect exp; /* the --window check; the model's config and params join it once it is loaded */
+    char **files;
+    int n_files;
+} apply_args;
+
+/* Returns 0 to run, -1 after --help, 2 on a usage error. */
+static int parse_args(int argc, char **argv, apply_args *a) {
     static const struct option opts[] = {{"model", required_argument, 0, 'm'}, {"out", required_argument, 0, 'o'},
                                          {"outer-lr", required_argument, 0, 'l'}, {"window", required_argument, 0, 'W'},
                                          {"help", no_argument, 0, 'h'}, CODEC_LONG_OPTIONS, {0, 0, 0, 0}};
-    const char *model_dir = NULL, *out = NULL;
     tp_protocol proto;
     tp_protocol_default(&proto);
-    double lr = proto.outer_lr;
-    tp_codec_params params;
-    tp_codec_params_default(&params);
-    tp_payload_expect exp = {0};
+    *a = (apply_args){.lr = proto.outer_lr};
+    tp_codec_params_default(&a->params);
     int64_t v;
     int c, r;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if ((r = cli_codec_option("apply", c, optarg, &params))) {
+        if ((r = cli_codec_option("apply", c, optarg, &a->params))) {
             if (r == 2) return 2;
             continue;
         }
         switch (c) {
-        case 'm': model_dir = optarg; break;
-        case 'o': out = optarg; break;
+        case 'm': a->model_dir = optarg; break;
+        case 'o': a->out = optarg; break;
         case 'l':
-            if (cli_parse_f64("apply", "--outer-lr", optarg, &lr)) return 2;
+            if (cli_parse_f64("apply", "--outer-lr", optarg, &a->lr)) return 2;
             break;
         case 'W':
             if (cli_parse_i64("apply", "--window", optarg, 0, INT64_MAX, &v)) return 2;
-            exp.check_window = 1;
-            exp.window = (uint64_t)v;
+            a->exp.check_window = 1;
+            a->exp.window = (uint64_t)v;
             break;
-        case 'h': fputs(usage_text, stdout); return 0;
+        case 'h': fputs(usage_text, stdout); return -1;
         default: return cli_usage("apply", "unknown option");
         }
     }
-    if (!model_dir || !out || optind >= argc) return cli_usage("apply", "--model, --out and at least one FILE are required");
-    int n_files = argc - optind;
-    if (n_files > TP_AGG_MAX_PEERS) return cli_usage("apply", "at most %d update files", TP_AGG_MAX_PEERS);
+    if (!a->model_dir || !a->out || optind >= argc)
+        return cli_usage("apply", "--model, --out and at least one FILE are required");
+    a->files = argv + optind;
+    a->n_files = argc - optind;
+    if (a->n_files > TP_AGG_MAX_PEERS) return cli_usage("apply", "at most %d update files", TP_AGG_MAX_PEERS);
+    return 0;
+}
 
-    tp_err err = {0};
-    tp_llama *m = NULL;
-    tp_codec_ws *ws = NULL;
-    tp_payload *pl = calloc((size_t)n_files, sizeof *pl);
-    const tp_update **peers = calloc((size_t)n_files, sizeof *peers);
-    uint32_t *uids = calloc((size_t)n_files, sizeof *uids);
-    uint8_t *skipped = NULL;
-    tp_hf_checkpoint_files tok_files = {0};
+typedef struct {
+    tp_llama *m;
+    tp_codec_ws *ws;
+    tp_payload *pl;          /* one per file; the first n_loaded to free */
+    const tp_update **peers; /* the valid updates, with their uids */
+    uint32_t *uids;
+    uint8_t *skipped; /* per tensor: its aggregate was not finite */
+    tp_hf_checkpoint_files tok_files;
     char tok_path[4200];
-    int rc = 1, n_valid = 0, n_loaded = 0, n_skipped = 0, n_tok = 0;
-    if (!pl || !peers || !uids) {
-        tp_fail(&err, TP_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if (tp_codec_params_check(&params, &err) || tp_checkpoint_load_model(model_dir, 1, 2, 0, &m, &err) ||
-        tokenizer_files(model_dir, &m->cfg, &tok_files, tok_path, sizeof tok_path, &n_tok, &err))
-        goto done;
-    exp.model = &m->cfg;
-    exp.params = &params;
-    if (load_updates(argv + optind, n_files, &exp, pl, peers, uids, &n_valid, &n_loaded, &err)) goto done;
-    if (!n_valid) {
-        tp_fail(&err, TP_ERR_FORMAT, "no valid update among the %d files", n_files);
-        goto done;
-    }
-    if (!(skipped = calloc((size_t)m->layout.n_tensors, 1))) goto done;
-    if (tp_codec_ws_new(0, &ws, &err) || tp_codec_ws_reserve_layout(ws, &m->layout, &params, &err) ||
-        tp_outer_step(m->params, &m->layout, peers, uids, n_valid, (float)lr, ws, skipped, &n_skipped, &err))
-        goto done;
+    int n_valid, n_loaded, n_skipped, n_tok;
+} applier;
+
+static void applier_free(applier *ap) {
+    for (int i = 0; i < ap->n_loaded; i++) tp_payload_free(&ap->pl[i]);
+    free(ap->pl);
+    free(ap->peers);
+    free(ap->uids);
+    free(ap->skipped);
+    tp_hf_checkpoint_files_free(&ap->tok_files);
+    tp_codec_ws_free(ap->ws);
+    tp_llama_free(ap->m);
+}
+
+/* The per-file arrays, the model and its tokenizer files. */
+static tp_status load_model(const apply_args *a, applier *ap, tp_err *err) {
+    ap->pl = calloc((size_t)a->n_files, sizeof *ap->pl);
+    ap->peers = calloc((size_t)a->n_files, sizeof *ap->peers);
+    ap->uids = calloc((size_t)a->n_files, sizeof *ap->uids);
+    if (!ap->pl || !ap->peers || !ap->uids) return tp_fail(err, TP_ERR_NOMEM, "out of memory");
+    tp_status st = tp_codec_params_check(&a->params, err);
+    if (!st) st = tp_checkpoint_load_model(a->model_dir, 1, 2, 0, &ap->m, err);
+    if (!st)
+        st = tokenizer_files(a->model_dir, &ap->m->cfg, &ap->tok_files, ap->tok_path, sizeof ap->tok_path, &ap->n_tok,
+                             err);
+    return st;
+}
+
+/* Loads the update files against the model; fails when none of them is valid. */
+static tp_status accept_updates(const apply_args *a, applier *ap, tp_err *err) {
+    tp_payload_expect exp = a->exp;
+    exp.model = &ap->m->cfg;
+    exp.params = &a->params;
+    tp_status st = load_updates(a->files, a->n_files, &exp, ap->pl, ap->peers, ap->uids, &ap->n_valid, &ap->n_loaded,
+                                err);
+    if (st) return st;
+    if (!ap->n_valid) return tp_fail(err, TP_ERR_FORMAT, "no valid update among the %d files", a->n_files);
+    return TP_OK;
+}
+
+/* theta - lr * aggregate, naming each tensor left unchanged because its aggregate is not finite. */
+static tp_status outer_step(const apply_args *a, applier *ap, tp_err *err) {
+    tp_llama *m = ap->m;
+    if (!(ap->skipped = calloc((size_t)m->layout.n_tensors, 1))) return tp_fail(err, TP_ERR_NOMEM, "out of memory");
+    tp_status st = tp_codec_ws_new(0, &ap->ws, err);
+    if (!st) st = tp_codec_ws_reserve_layout(ap->ws, &m->layout, &a->params, err);
+    if (!st)
+        st = tp_outer_step(m->params, &m->layout, ap->peers, ap->uids, ap->n_valid, (float)a->lr, ap->ws, ap->skipped,
+                           &ap->n_skipped, err);
+    if (st) return st;
     for (int i = 0; i < m->layout.n_tensors; i++)
-        if (skipped[i]) printf("skipped %s: its aggregate is not finite\n", m->layout.tensors[i].name);
-    if (tp_checkpoint_save(out, m, NULL, NULL, NULL, tok_files.extra, n_tok, &err)) goto done;
-    printf("applied %d of %d updates (outer lr %g, %d tensors skipped) -> %s\n", n_valid, n_files, lr, n_skipped, out);
-    rc = 0;
-done:
+        if (ap->skipped[i]) printf("skipped %s: its aggregate is not finite\n", m->layout.tensors[i].name);
+    return TP_OK;
+}
+
+static tp_status save_model(const apply_args *a, const applier *ap, tp_err *err) {
+    tp_status st = tp_checkpoint_save(a->out, ap->m, NULL, NULL, NULL, ap->tok_files.extra, ap->n_tok, err);
+    if (st) return st;
+    printf("applied %d of %d updates (outer lr %g, %d tensors skipped) -> %s\n", ap->n_valid, a->n_files, a->lr,
+           ap->n_skipped, a->out);
+    return TP_OK;
+}
+
+int cmd_apply(int argc, char **argv) {
+    apply_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc) return rc < 0 ? 0 : rc;
+    tp_err err = {0};
+    applier ap = {0};
+    rc = load_model(&a, &ap, &err) || accept_updates(&a, &ap, &err) || outer_step(&a, &ap, &err) ||
+         save_model(&a, &ap, &err);
     if (rc) cli_fail("apply", &err);
-    for (int i = 0; i < n_loaded; i++) tp_payload_free(&pl[i]);
-    free(pl);
-    free(peers);
-    free(uids);
-    free(skipped);
-    tp_hf_checkpoint_files_free(&tok_files);
-    tp_codec_ws_free(ws);
-    tp_llama_free(m);
+    applier_free(&ap);
     return rc;
 }

@@ -346,100 +346,153 @@ static double run_mfu(const mfu_peak *pk, double flops, double seconds) {
     return mfu > 1.0 ? 1.0 : mfu;
 }
 
+/* What the run tracks from start-up to the summary. */
+typedef struct {
+    mfu_peak peak;
+    int threads;
+    double step_flops;
+    int64_t first; /* the step the run starts from */
+    int64_t timed_steps;
+    double timed_s, last_loss, heldout, heldout_start;
+} train_run;
+
+/* Prints the model, the MFU denominator and the schedule before training starts. */
+static void run_start(const trainer *tr, const train_args *a, train_run *run) {
+    const tp_model_config *mc = &tr->cfg.model;
+    const tp_train_config *tc = &tr->cfg.train;
+    int B = tc->batch_size, T = mc->seq_len;
+    *run = (train_run){.threads = omp_get_max_threads(), .step_flops = tp_llama_step_flops(mc, B, T),
+                       .last_loss = NAN, .heldout = NAN, .heldout_start = NAN};
+    printf("model: %lld parameters (dim %d, %d layers, %d heads, %d kv heads, ffn %d, vocab %d, seq %d)\n",
+           (long long)tp_model_param_count(mc), mc->dim, mc->n_layers, mc->n_heads, mc->n_kv_heads, mc->ffn_dim,
+           mc->vocab_size, T);
+    peak_start(&run->peak, a->peak_gflops, run->threads);
+    printf("training: steps %lld -> %lld, batch %d x %d tokens, lr %g, warmup %d\n", (long long)tr->opt.step,
+           (long long)a->steps, B, T, tc->lr, tc->warmup_steps);
+    fflush(stdout);
+}
+
+/* The held-out loss before the first step, unless the checkpoint already reached --stop-at. */
+static tp_status start_heldout(trainer *tr, const train_args *a, train_run *run, tp_err *err) {
+    run->first = tr->opt.step;
+    if (run->first >= a->stop_at) {
+        printf("checkpoint is already at step %lld; nothing to do\n", (long long)run->first);
+    } else {
+        tp_status st = heldout_loss(tr, &run->heldout_start, err);
+        if (st) return st;
+        printf("step %6lld | held-out loss %.4f\n", (long long)run->first, run->heldout_start);
+    }
+    run->heldout = run->heldout_start;
+    return TP_OK;
+}
+
+/* One optimiser step, timed and logged with its MFU. */
+static tp_status run_step(trainer *tr, const train_args *a, train_run *run, tp_err *err) {
+    const tp_train_config *tc = &tr->cfg.train;
+    int B = tc->batch_size, T = tr->cfg.model.seq_len;
+    int64_t step = tr->opt.step;
+    double lr = tp_lr_at(tc, step, a->steps), t0 = tp_now();
+    tp_step_result r;
+    tp_status st = load_train_batch(tr, step, err);
+    if (st) return st;
+    if ((st = tp_train_step(tr->model, &tr->opt, tc, tr->batch, B, T, tr->eot, lr, &r, err))) {
+        tp_wrap(err, "stopping; the last checkpoint in %s is intact", a->out);
+        return st;
+    }
+    double dt = tp_now() - t0, mfu = step_mfu(&run->peak, run->step_flops, dt, tr->opt.step);
+    if (step > run->first) { /* the first step warms caches and thread pools */
+        run->timed_s += dt;
+        run->timed_steps++;
+    }
+    run->last_loss = r.loss;
+    int64_t done_steps = tr->opt.step;
+    int log_every = a->steps - run->first <= 50 ? 1 : 10;
+    if (done_steps % log_every == 0 || done_steps == a->stop_at) {
+        double tps = B * T / dt;
+        printf("step %6lld | loss %.4f | lr %.3e | grad norm %.3f | %.0f tok/s | MFU %.1f%%\n",
+               (long long)done_steps, r.loss, lr, r.grad_norm, tps, 100.0 * mfu);
+        fflush(stdout);
+    }
+    return TP_OK;
+}
+
+/* After a step: the held-out evaluation and the checkpoint, each on its period and at the last step. */
+static tp_status eval_and_save(trainer *tr, const train_args *a, train_run *run, tp_err *err) {
+    const tp_train_config *tc = &tr->cfg.train;
+    int64_t done_steps = tr->opt.step;
+    tp_status st;
+    int eval_now = (tc->eval_every > 0 && done_steps % tc->eval_every == 0) || done_steps == a->stop_at;
+    if (eval_now) {
+        if ((st = heldout_loss(tr, &run->heldout, err))) return st;
+        printf("step %6lld | held-out loss %.4f\n", (long long)done_steps, run->heldout);
+    }
+    int ckpt_now = (tc->checkpoint_every > 0 && done_steps % tc->checkpoint_every == 0) || done_steps == a->stop_at;
+    if (ckpt_now) {
+        if ((st = save(tr, a, err))) return st;
+        printf("step %6lld | checkpoint %s\n", (long long)done_steps, a->out);
+    }
+    fflush(stdout);
+    return TP_OK;
+}
+
+static tp_status train_loop(trainer *tr, const train_args *a, train_run *run, tp_err *err) {
+    tp_status st = start_heldout(tr, a, run, err);
+    while (!st && tr->opt.step < a->stop_at) {
+        st = run_step(tr, a, run, err);
+        if (!st) st = eval_and_save(tr, a, run, err);
+    }
+    return st;
+}
+
+/* The --json summary: one compact object on the last line of stdout. */
+static void print_json(const trainer *tr, const train_run *run, double tps, double mfu) {
+    const mfu_peak *peak = &run->peak;
+    json_t *j = json_pack("{sI sf sf sf sf sf sf si si si}", "steps", (json_int_t)tr->opt.step, "tokens_per_s", tps,
+                          "final_loss", isfinite(run->last_loss) ? run->last_loss : 0.0, "heldout_loss",
+                          isfinite(run->heldout) ? run->heldout : 0.0, "heldout_loss_start",
+                          isfinite(run->heldout_start) ? run->heldout_start : 0.0, "mfu", mfu, "sgemm_peak_gflops",
+                          peak->gflops, "batch", tr->cfg.train.batch_size, "seq", tr->cfg.model.seq_len, "threads",
+                          run->threads);
+    /* The peak at start (measured or given), and how its trials went (null when given). */
+    int measured = peak->start.trials > 0;
+    json_object_set_new(j, "sgemm_peak_start_gflops", json_real(peak->start.gflops));
+    json_object_set_new(j, "sgemm_peak_median_gflops", measured ? json_real(peak->start.median_gflops) : json_null());
+    json_object_set_new(j, "sgemm_peak_trials", json_integer(peak->start.trials));
+    json_object_set_new(j, "sgemm_peak_cpu_share", measured ? json_real(peak->start.cpu_share) : json_null());
+    json_object_set_new(j, "sgemm_peak_remeasures", json_integer(peak->remeasures));
+    json_object_set_new(j, "machine_busy", json_boolean(peak->busy));
+    char *s = json_dumps(j, JSON_COMPACT);
+    printf("%s\n", s);
+    free(s);
+    json_decref(j);
+}
+
+/* The run's throughput, MFU and held-out losses; --json adds the summary object. */
+static void print_summary(const trainer *tr, const train_args *a, train_run *run) {
+    int B = tr->cfg.train.batch_size, T = tr->cfg.model.seq_len;
+    double tps = run->timed_steps ? (double)run->timed_steps * B * T / run->timed_s : 0.0;
+    if (run->timed_steps) peak_final(&run->peak);
+    double mfu = run_mfu(&run->peak, run->step_flops * (double)run->timed_steps, run->timed_s);
+    printf("done: %lld steps, %.0f tokens/s, MFU %.1f%%, held-out loss %.4f -> %.4f\n", (long long)tr->opt.step, tps,
+           100 * mfu, run->heldout_start, run->heldout);
+    if (a->json) print_json(tr, run, tps, mfu);
+}
+
 int cmd_train(int argc, char **argv) {
     train_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     tp_err err = {0};
     trainer tr = {0};
+    train_run run;
     rc = 1;
-    if (setup(&tr, &a, &err)) goto done;
-
-    const tp_model_config *mc = &tr.cfg.model;
-    const tp_train_config *tc = &tr.cfg.train;
-    int B = tc->batch_size, T = mc->seq_len, threads = omp_get_max_threads();
-    double step_flops = tp_llama_step_flops(mc, B, T);
-    mfu_peak peak;
-    printf("model: %lld parameters (dim %d, %d layers, %d heads, %d kv heads, ffn %d, vocab %d, seq %d)\n",
-           (long long)tp_model_param_count(mc), mc->dim, mc->n_layers, mc->n_heads, mc->n_kv_heads, mc->ffn_dim,
-           mc->vocab_size, T);
-    peak_start(&peak, a.peak_gflops, threads);
-    printf("training: steps %lld -> %lld, batch %d x %d tokens, lr %g, warmup %d\n", (long long)tr.opt.step,
-           (long long)a.steps, B, T, tc->lr, tc->warmup_steps);
-    fflush(stdout);
-
-    double heldout = NAN, heldout_start = NAN, timed_s = 0, last_loss = NAN;
-    int64_t timed_steps = 0, first = tr.opt.step;
-    if (first >= a.stop_at) {
-        printf("checkpoint is already at step %lld; nothing to do\n", (long long)first);
-    } else if (heldout_loss(&tr, &heldout_start, &err)) {
-        goto done;
-    } else {
-        printf("step %6lld | held-out loss %.4f\n", (long long)first, heldout_start);
+    if (!setup(&tr, &a, &err)) {
+        run_start(&tr, &a, &run);
+        if (!train_loop(&tr, &a, &run, &err)) {
+            print_summary(&tr, &a, &run);
+            rc = 0;
+        }
     }
-    heldout = heldout_start;
-    while (tr.opt.step < a.stop_at) {
-        int64_t step = tr.opt.step;
-        double lr = tp_lr_at(tc, step, a.steps), t0 = tp_now();
-        tp_step_result r;
-        if (load_train_batch(&tr, step, &err)) goto done;
-        if (tp_train_step(tr.model, &tr.opt, tc, tr.batch, B, T, tr.eot, lr, &r, &err)) {
-            tp_wrap(&err, "stopping; the last checkpoint in %s is intact", a.out);
-            goto done;
-        }
-        double dt = tp_now() - t0, mfu = step_mfu(&peak, step_flops, dt, tr.opt.step);
-        if (step > first) { /* the first step warms caches and thread pools */
-            timed_s += dt;
-            timed_steps++;
-        }
-        last_loss = r.loss;
-        int64_t done_steps = tr.opt.step;
-        int log_every = a.steps - first <= 50 ? 1 : 10;
-        if (done_steps % log_every == 0 || done_steps == a.stop_at) {
-            double tps = B * T / dt;
-            printf("step %6lld | loss %.4f | lr %.3e | grad norm %.3f | %.0f tok/s | MFU %.1f%%\n",
-                   (long long)done_steps, r.loss, lr, r.grad_norm, tps, 100.0 * mfu);
-            fflush(stdout);
-        }
-        int eval_now = (tc->eval_every > 0 && done_steps % tc->eval_every == 0) || done_steps == a.stop_at;
-        if (eval_now) {
-            if (heldout_loss(&tr, &heldout, &err)) goto done;
-            printf("step %6lld | held-out loss %.4f\n", (long long)done_steps, heldout);
-        }
-        int ckpt_now = (tc->checkpoint_every > 0 && done_steps % tc->checkpoint_every == 0) || done_steps == a.stop_at;
-        if (ckpt_now) {
-            if (save(&tr, &a, &err)) goto done;
-            printf("step %6lld | checkpoint %s\n", (long long)done_steps, a.out);
-        }
-        fflush(stdout);
-    }
-    double tps = timed_steps ? (double)timed_steps * B * T / timed_s : 0.0;
-    if (timed_steps) peak_final(&peak);
-    double mfu = run_mfu(&peak, step_flops * (double)timed_steps, timed_s);
-    printf("done: %lld steps, %.0f tokens/s, MFU %.1f%%, held-out loss %.4f -> %.4f\n", (long long)tr.opt.step, tps,
-           100 * mfu, heldout_start, heldout);
-    if (a.json) {
-        json_t *j = json_pack("{sI sf sf sf sf sf sf si si si}", "steps", (json_int_t)tr.opt.step, "tokens_per_s", tps,
-                              "final_loss", isfinite(last_loss) ? last_loss : 0.0, "heldout_loss",
-                              isfinite(heldout) ? heldout : 0.0, "heldout_loss_start",
-                              isfinite(heldout_start) ? heldout_start : 0.0, "mfu", mfu, "sgemm_peak_gflops",
-                              peak.gflops, "batch", B, "seq", T, "threads", threads);
-        /* The peak at start (measured or given), and how its trials went (null when given). */
-        int measured = peak.start.trials > 0;
-        json_object_set_new(j, "sgemm_peak_start_gflops", json_real(peak.start.gflops));
-        json_object_set_new(j, "sgemm_peak_median_gflops",
-                            measured ? json_real(peak.start.median_gflops) : json_null());
-        json_object_set_new(j, "sgemm_peak_trials", json_integer(peak.start.trials));
-        json_object_set_new(j, "sgemm_peak_cpu_share", measured ? json_real(peak.start.cpu_share) : json_null());
-        json_object_set_new(j, "sgemm_peak_remeasures", json_integer(peak.remeasures));
-        json_object_set_new(j, "machine_busy", json_boolean(peak.busy));
-        char *s = json_dumps(j, JSON_COMPACT);
-        printf("%s\n", s);
-        free(s);
-        json_decref(j);
-    }
-    rc = 0;
-done:
     if (rc) cli_fail("train", &err);
     trainer_free(&tr);
     return rc;

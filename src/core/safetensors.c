@@ -107,8 +107,8 @@ static int by_offset(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
-tp_status tp_st_parse(const uint8_t *buf, size_t len, int max_tensors, tp_st *out, tp_err *err) {
-    memset(out, 0, sizeof *out);
+/* The header length: 8 bytes, little-endian, within the limit and within the buffer. */
+static tp_status read_header_len(const uint8_t *buf, size_t len, uint64_t *out, tp_err *err) {
     if (len < 8) return tp_fail(err, TP_ERR_FORMAT, "safetensors: %zu bytes, too short for the header length", len);
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = n << 8 | buf[i];
@@ -118,84 +118,93 @@ tp_status tp_st_parse(const uint8_t *buf, size_t len, int max_tensors, tp_st *ou
     if (n > len - 8)
         return tp_fail(err, TP_ERR_FORMAT, "safetensors: header length %" PRIu64 " runs past the end of the "
                        "%zu-byte buffer", n, len);
-    json_t *root;
-    tp_status st = tp_json_parse((const char *)buf + 8, (size_t)n, JSON_REJECT_DUPLICATES, "safetensors header", &root, err);
-    if (st) return st;
-    if (!json_is_object(root)) {
-        st = tp_fail(err, TP_ERR_FORMAT, "safetensors: header is not a JSON object");
-        goto done;
-    }
-    const uint8_t *data = buf + 8 + n;
-    size_t data_len = len - 8 - (size_t)n;
+    *out = n;
+    return TP_OK;
+}
 
-    json_t *meta = json_object_get(root, "__metadata__");
-    if (meta) {
-        if (!json_is_object(meta)) {
-            st = tp_fail(err, TP_ERR_FORMAT, "safetensors: '__metadata__' is not an object");
-            goto done;
-        }
-        const char *k;
-        json_t *v;
-        json_object_foreach(meta, k, v) {
-            if (!json_is_string(v)) {
-                st = tp_fail(err, TP_ERR_FORMAT, "safetensors: '__metadata__' value for key " NAME_FMT
-                             " is not a string", k);
-                goto done;
-            }
-        }
+/* The optional '__metadata__' entry must map strings to strings. Sets *meta to it (borrowed from
+ * root), or to NULL when the header has none. */
+static tp_status check_metadata(json_t *root, json_t **meta, tp_err *err) {
+    json_t *m = *meta = json_object_get(root, "__metadata__");
+    if (!m) return TP_OK;
+    if (!json_is_object(m)) return tp_fail(err, TP_ERR_FORMAT, "safetensors: '__metadata__' is not an object");
+    const char *k;
+    json_t *v;
+    json_object_foreach(m, k, v) {
+        if (!json_is_string(v))
+            return tp_fail(err, TP_ERR_FORMAT, "safetensors: '__metadata__' value for key " NAME_FMT
+                           " is not a string", k);
     }
-    size_t ntensors = json_object_size(root) - (meta ? 1 : 0);
-    if (max_tensors < 0 || ntensors > (size_t)max_tensors) {
-        st = tp_fail(err, TP_ERR_FORMAT, "safetensors: header lists %zu tensors, more than the limit of %d",
-                     ntensors, max_tensors);
-        goto done;
-    }
+    return TP_OK;
+}
+
+/* Every entry but '__metadata__' into out->tensors, in header order; out->n counts the complete ones,
+ * so tp_st_free releases the right names on failure. */
+static tp_status parse_tensors(json_t *root, int has_meta, int max_tensors, const uint8_t *data, size_t data_len,
+                               tp_st *out, tp_err *err) {
+    size_t ntensors = json_object_size(root) - (has_meta ? 1 : 0);
+    if (max_tensors < 0 || ntensors > (size_t)max_tensors)
+        return tp_fail(err, TP_ERR_FORMAT, "safetensors: header lists %zu tensors, more than the limit of %d",
+                       ntensors, max_tensors);
     out->tensors = tp_calloc(ntensors, sizeof *out->tensors, err);
-    if (!out->tensors) {
-        st = TP_ERR_NOMEM;
-        goto done;
-    }
+    if (!out->tensors) return TP_ERR_NOMEM;
     const char *key;
     json_t *val;
     json_object_foreach(root, key, val) {
         if (!strcmp(key, "__metadata__")) continue;
         tp_st_tensor *t = &out->tensors[out->n];
         uint64_t b = 0, e = 0;
-        if ((st = parse_entry(key, val, data_len, t, &b, &e, err))) goto done;
-        if (!(t->name = tp_strdup(key, err))) {
-            st = err->code;
-            goto done;
-        }
+        tp_status st = parse_entry(key, val, data_len, t, &b, &e, err);
+        if (st) return st;
+        if (!(t->name = tp_strdup(key, err))) return err->code;
         t->data = data + b;
         out->n++;
     }
+    return TP_OK;
+}
+
+/* The spec requires the tensors to tile the data section exactly: no overlap, no gaps, no tail.
+ * Sorts out->tensors by offset to check that. */
+static tp_status check_tiling(tp_st *out, const uint8_t *data, size_t data_len, tp_err *err) {
     qsort(out->tensors, (size_t)out->n, sizeof *out->tensors, by_offset);
-    /* The spec requires the tensors to tile the data section exactly: no overlap, no gaps, no tail. */
     size_t pos = 0;
     for (int i = 0; i < out->n; i++) {
         tp_st_tensor *t = &out->tensors[i];
         size_t b = (size_t)(t->data - data);
-        if (b < pos) {
-            st = tp_fail(err, TP_ERR_FORMAT, "safetensors: tensor " NAME_FMT " at bytes [%zu, %zu) overlaps tensor "
-                         NAME_FMT, t->name, b, b + t->nbytes, out->tensors[i - 1].name);
-            goto done;
-        }
-        if (b > pos) {
-            st = tp_fail(err, TP_ERR_FORMAT, "safetensors: gap of %zu unused bytes before tensor " NAME_FMT, b - pos,
-                         t->name);
-            goto done;
-        }
+        if (b < pos)
+            return tp_fail(err, TP_ERR_FORMAT, "safetensors: tensor " NAME_FMT " at bytes [%zu, %zu) overlaps tensor "
+                           NAME_FMT, t->name, b, b + t->nbytes, out->tensors[i - 1].name);
+        if (b > pos)
+            return tp_fail(err, TP_ERR_FORMAT, "safetensors: gap of %zu unused bytes before tensor " NAME_FMT, b - pos,
+                           t->name);
         pos = b + t->nbytes;
     }
-    if (pos != data_len) {
-        st = tp_fail(err, TP_ERR_FORMAT, "safetensors: %zu bytes after the last tensor are not covered by the header",
-                     data_len - pos);
-        goto done;
+    if (pos != data_len)
+        return tp_fail(err, TP_ERR_FORMAT, "safetensors: %zu bytes after the last tensor are not covered by the header",
+                       data_len - pos);
+    return TP_OK;
+}
+
+tp_status tp_st_parse(const uint8_t *buf, size_t len, int max_tensors, tp_st *out, tp_err *err) {
+    memset(out, 0, sizeof *out);
+    uint64_t n = 0;
+    tp_status st = read_header_len(buf, len, &n, err);
+    if (st) return st;
+    json_t *root;
+    st = tp_json_parse((const char *)buf + 8, (size_t)n, JSON_REJECT_DUPLICATES, "safetensors header", &root, err);
+    if (st) return st;
+    const uint8_t *data = buf + 8 + n;
+    size_t data_len = len - 8 - (size_t)n;
+    json_t *meta = NULL;
+    if (!json_is_object(root)) st = tp_fail(err, TP_ERR_FORMAT, "safetensors: header is not a JSON object");
+    if (!st) st = check_metadata(root, &meta, err);
+    if (!st) st = parse_tensors(root, meta != NULL, max_tensors, data, data_len, out, err);
+    if (!st) st = check_tiling(out, data, data_len, err);
+    if (!st) {
+        out->metadata = meta ? json_incref(meta) : NULL;
+        out->data = data;
+        out->data_len = data_len;
     }
-    out->metadata = meta ? json_incref(meta) : NULL;
-    out->data = data;
-    out->data_len = data_len;
-done:
     json_decref(root);
     if (st) tp_st_free(out);
     return st;

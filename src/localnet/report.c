@@ -574,28 +574,46 @@ static json_t *uid_map(const report *r, const double *v) {
     return o;
 }
 
-static tp_status write_json(report *r, const char *outcome, json_t *notes, tp_err *err) {
-    json_t *root = json_object(), *roles = json_object(), *wallets = json_object(), *stakes = json_object(),
-           *util = json_object(), *bytes = json_object(), *timings = json_object();
-    if (!root || !roles || !wallets || !stakes || !util || !bytes || !timings) {
-        json_decref(root), json_decref(roles), json_decref(wallets), json_decref(stakes);
-        json_decref(util), json_decref(bytes), json_decref(timings);
-        return tp_fail(err, TP_ERR_NOMEM, "out of memory");
-    }
+/* The per-uid objects of report.json (uid → value); util, bytes and timings hold the miners only. */
+typedef struct {
+    json_t *roles, *wallets, *stakes, *util, *bytes, *timings;
+} node_maps;
+
+/* Returns 0 when all six were allocated; either way node_maps_free releases what was. */
+static int node_maps_new(node_maps *m) {
+    m->roles = json_object();
+    m->wallets = json_object();
+    m->stakes = json_object();
+    m->util = json_object();
+    m->bytes = json_object();
+    m->timings = json_object();
+    return m->roles && m->wallets && m->stakes && m->util && m->bytes && m->timings ? 0 : -1;
+}
+
+static void node_maps_free(node_maps *m) {
+    json_decref(m->roles), json_decref(m->wallets), json_decref(m->stakes);
+    json_decref(m->util), json_decref(m->bytes), json_decref(m->timings);
+}
+
+static void fill_node_maps(const report *r, const node_maps *m) {
     for (int k = 0; k < r->n; k++) {
         const rnode *n = &r->nodes[k];
         char key[24];
         uid_key(n->uid, key, sizeof key);
-        json_object_set_new(roles, key, json_string(n->role));
-        json_object_set_new(wallets, key, json_string(n->wallet));
-        json_object_set_new(stakes, key, jnum(stake_of(r, n)));
+        json_object_set_new(m->roles, key, json_string(n->role));
+        json_object_set_new(m->wallets, key, json_string(n->wallet));
+        json_object_set_new(m->stakes, key, jnum(stake_of(r, n)));
         if (n->kind != LN_MINER) continue;
         miner_stats s = stats_of(n);
-        json_object_set_new(util, key, jnum(s.util));
-        json_object_set_new(bytes, key, json_pack("{s:o, s:o}", "up", jnum(s.up), "down", jnum(s.down)));
-        json_object_set_new(timings, key, json_pack("{s:o, s:o, s:o}", "train_s", jnum(s.train), "comm_s",
-                                                    jnum(s.comm), "wait_s", jnum(s.wait)));
+        json_object_set_new(m->util, key, jnum(s.util));
+        json_object_set_new(m->bytes, key, json_pack("{s:o, s:o}", "up", jnum(s.up), "down", jnum(s.down)));
+        json_object_set_new(m->timings, key, json_pack("{s:o, s:o, s:o}", "train_s", jnum(s.train), "comm_s",
+                                                       jnum(s.comm), "wait_s", jnum(s.wait)));
     }
+}
+
+/* How the run was set up, from the manifest (null where it lacks a field). */
+static void set_setup(const report *r, json_t *root) {
     json_t *man = r->man;
 #define COPY(k) json_object_set(root, k, json_object_get(man, k) ? json_object_get(man, k) : json_null())
     COPY("config");
@@ -609,19 +627,24 @@ static tp_status write_json(report *r, const char *outcome, json_t *notes, tp_er
     COPY("block_time_ms");
     COPY("faults");
 #undef COPY
-    json_object_set_new(root, "outcome", json_string(outcome));
-    json_object_set_new(root, "leader", json_integer(r->nodes[r->leader].uid));
-    json_object_set_new(root, "roles", roles);
-    json_object_set_new(root, "wallets", wallets);
-    json_object_set_new(root, "stakes", stakes);
+}
+
+/* What the run did; root takes over m's objects. */
+static void set_results(const report *r, json_t *root, const node_maps *m) {
+    json_object_set_new(root, "roles", m->roles);
+    json_object_set_new(root, "wallets", m->wallets);
+    json_object_set_new(root, "stakes", m->stakes);
     json_object_set(root, "windows", r->windows);
     json_object_set_new(root, "tokens_trained", json_real(r->tokens));
     json_object_set(root, "baseline", r->baseline ? r->baseline : json_null());
     json_object_set_new(root, "final_weights", uid_map(r, r->final_w));
     json_object_set_new(root, "incentive", uid_map(r, r->incentive));
-    json_object_set_new(root, "utilization", util);
-    json_object_set_new(root, "bytes_per_window", bytes);
-    json_object_set_new(root, "timings", timings);
+    json_object_set_new(root, "utilization", m->util);
+    json_object_set_new(root, "bytes_per_window", m->bytes);
+    json_object_set_new(root, "timings", m->timings);
+}
+
+static json_t *plots_json(const report *r) {
     json_t *plots = json_object();
     static const char *const names[] = {"loss", "weights", "gather"};
     for (int i = 0; i < 3; i++) {
@@ -629,9 +652,11 @@ static tp_status write_json(report *r, const char *outcome, json_t *notes, tp_er
         snprintf(f, sizeof f, "%s.png", names[i]);
         json_object_set_new(plots, names[i], r->plotted[i] ? json_string(f) : json_null());
     }
-    json_object_set_new(root, "plots", plots);
-    json_object_set_new(root, "plots_error", r->plots_error[0] ? json_string(r->plots_error) : json_null());
-    json_object_set_new(root, "notes", notes ? json_incref(notes) : json_array());
+    return plots;
+}
+
+/* Writes root to DIR/report.json and releases it. */
+static tp_status save_json(const report *r, json_t *root, tp_err *err) {
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
     json_decref(root);
     if (!text) return tp_fail(err, TP_ERR_NOMEM, "out of memory writing report.json");
@@ -642,6 +667,26 @@ static tp_status write_json(report *r, const char *outcome, json_t *notes, tp_er
     tp_status st = tp_write_file_atomic(path, text, len + 1, err);
     free(text);
     return st;
+}
+
+/* Keys are set in the order report.json lists them: setup, outcome and leader, results, plots, notes. */
+static tp_status write_json(report *r, const char *outcome, json_t *notes, tp_err *err) {
+    json_t *root = json_object();
+    node_maps m;
+    if (node_maps_new(&m) || !root) {
+        json_decref(root);
+        node_maps_free(&m);
+        return tp_fail(err, TP_ERR_NOMEM, "out of memory");
+    }
+    fill_node_maps(r, &m);
+    set_setup(r, root);
+    json_object_set_new(root, "outcome", json_string(outcome));
+    json_object_set_new(root, "leader", json_integer(r->nodes[r->leader].uid));
+    set_results(r, root, &m);
+    json_object_set_new(root, "plots", plots_json(r));
+    json_object_set_new(root, "plots_error", r->plots_error[0] ? json_string(r->plots_error) : json_null());
+    json_object_set_new(root, "notes", notes ? json_incref(notes) : json_array());
+    return save_json(r, root, err);
 }
 
 /* ---------------------------------------------------------------- report.md */
@@ -664,7 +709,19 @@ static void write_md_baseline(const report *r, FILE *f) {
             net, 100 * (net - base) / base);
 }
 
-static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes) {
+/* Faults injected into the run, if any, as one row. */
+static void write_md_faults(const report *r, FILE *f) {
+    json_t *faults = json_object_get(r->man, "faults");
+    if (!json_array_size(faults)) return;
+    fprintf(f, "| faults |");
+    size_t i;
+    json_t *x;
+    json_array_foreach(faults, i, x) fprintf(f, "%s `%s`", i ? "," : "", str_or(x, "?"));
+    fprintf(f, " |\n");
+}
+
+/* The title and the table of how the run was set up and what it trained. */
+static void write_md_summary(const report *r, FILE *f, const char *outcome) {
     json_t *man = r->man;
     const rnode *leader = &r->nodes[r->leader];
     int64_t adversaries = 0;
@@ -690,15 +747,10 @@ static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes
     fprintf(f, "| leader | %s (uid %" PRId64 ", stake %g) |\n", leader->wallet, leader->uid, stake_of(r, leader));
     fprintf(f, "| tokens | %.0f trained on by the honest miners |\n", r->tokens);
     write_md_baseline(r, f);
-    json_t *faults = json_object_get(man, "faults");
-    if (json_array_size(faults)) {
-        fprintf(f, "| faults |");
-        size_t i;
-        json_t *x;
-        json_array_foreach(faults, i, x) fprintf(f, "%s `%s`", i ? "," : "", str_or(x, "?"));
-        fprintf(f, " |\n");
-    }
+    write_md_faults(r, f);
+}
 
+static void write_md_windows(const report *r, FILE *f) {
     fprintf(f, "\n## Windows\n\nHeld-out loss and gather success as the leader recorded them; *models* is the\n"
                "number of distinct fingerprints among honest miners and validators (1: they all hold the same\n"
                "model); *tokens*: trained on by the honest miners by the end of the window.\n\n"
@@ -710,11 +762,14 @@ static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes
         fmt_num(l, sizeof l, num(e, "heldout_loss"), "%.4f");
         fmt_num(g, sizeof g, 100 * num(e, "gather_success"), "%.0f%%");
         fprintf(f, "| %" PRId64 " | %.0f | %s | %s | %" PRId64 " | %zu |\n",
-                (int64_t)json_integer_value(json_object_get(e, "window")), num(e, "tokens"), l, g, (int64_t)json_integer_value(json_object_get(e, "honest_fingerprints_distinct")),
+                (int64_t)json_integer_value(json_object_get(e, "window")), num(e, "tokens"), l, g,
+                (int64_t)json_integer_value(json_object_get(e, "honest_fingerprints_distinct")),
                 json_object_size(json_object_get(e, "fingerprints")));
     }
     if (!json_array_size(r->windows)) fprintf(f, "| – | – | – | – | – | – |\n");
+}
 
+static void write_md_final_weights(const report *r, FILE *f) {
     fprintf(f, "\n## Final weights and incentive\n\nFinal weight: the validators' weights on chain, stake-weighted; "
                "incentive: Yuma consensus\nafter one more epoch at the end.\n\n"
                "| uid | wallet | role | stake | final weight | incentive |\n|---|---|---|---|---|---|\n");
@@ -726,7 +781,9 @@ static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes
         fmt_num(inc, sizeof inc, on ? r->incentive[n->uid] : NAN, "%.4f");
         fprintf(f, "| %" PRId64 " | %s | %s | %g | %s | %s |\n", n->uid, n->wallet, n->role, stake_of(r, n), w, inc);
     }
+}
 
+static void write_md_miners(const report *r, FILE *f) {
     fprintf(f, "\n## Miners\n\nMeans per window over the windows a miner trained live (catch-up and "
                "null-round windows excluded);\nutilization = training time / wall time.\n\n"
                "| uid | wallet | role | windows | utilization | MB up | MB down | train s | comm s | wait s |\n"
@@ -745,20 +802,34 @@ static void write_md_body(report *r, FILE *f, const char *outcome, json_t *notes
         fprintf(f, "| %" PRId64 " | %s | %s | %" PRId64 " | %s | %s | %s | %s | %s | %s |\n", n->uid, n->wallet, n->role,
                 s.n, u, up, dn, t, c, wt);
     }
+}
 
+static void write_md_plots(const report *r, FILE *f) {
     fprintf(f, "\n## Plots\n\n");
     static const char *const titles[] = {"Held-out loss", "Weights", "Gather success"};
     static const char *const files[] = {"loss.png", "weights.png", "gather.png"};
     for (int k = 0; k < 3; k++)
         if (r->plotted[k]) fprintf(f, "[%s](%s)\n\n![%s](%s)\n\n", titles[k], files[k], titles[k], files[k]);
     if (r->plots_error[0]) fprintf(f, "No plots: %s.\n\n", r->plots_error);
+}
 
+static void write_md_notes(FILE *f, json_t *notes) {
     fprintf(f, "## Notes\n\n");
     if (!json_array_size(notes)) fprintf(f, "None.\n");
+    size_t i;
     json_t *x;
     json_array_foreach(notes, i, x) fprintf(f, "- %s\n", str_or(x, "?"));
     fprintf(f, "\nEvery neuron's log is in `logs/`, its metrics in `state/<wallet>/metrics.jsonl`; "
                "`templar localnet report DIR`\nrebuilds this report.\n");
+}
+
+static void write_md_body(const report *r, FILE *f, const char *outcome, json_t *notes) {
+    write_md_summary(r, f, outcome);
+    write_md_windows(r, f);
+    write_md_final_weights(r, f);
+    write_md_miners(r, f);
+    write_md_plots(r, f);
+    write_md_notes(f, notes);
 }
 
 static tp_status write_md(report *r, const char *outcome, json_t *notes, tp_err *err) {
